@@ -1,0 +1,37 @@
+// Attention rollout (Abnar & Zuidema, as vit-explain implements it), CLS row only.
+import { vecMat } from './linalg';
+
+export type HeadFusion = 'mean' | 'max' | 'min';
+
+/**
+ * `fused[l]` holds layer l's head-fused attention [T, T] (at `offset`). Per layer: zero the `discard`
+ * fraction of smallest entries (never entry 0), add I, renormalise rows; the product
+ * a_L ... a_1 is only needed through its CLS row, so it is carried as a row vector. Returns the
+ * CLS -> patch row divided by its maximum.
+ */
+export function rolloutCls(fused: Float32Array[], offset: number, tokens: number, discard = 0): number[] {
+  const matrices = fused.map((f) => prepare(f, offset, tokens, discard));
+  let row: Float64Array = matrices[matrices.length - 1].slice(0, tokens);
+  for (let l = matrices.length - 2; l >= 0; l--) row = vecMat(row, matrices[l], tokens);
+  const patches = Array.from(row.subarray(1));
+  const max = Math.max(...patches);
+  return patches.map((v) => (max > 0 ? v / max : 0));
+}
+
+function prepare(source: Float32Array, offset: number, tokens: number, discard: number): Float64Array {
+  const size = tokens * tokens;
+  const a = new Float64Array(size);
+  for (let i = 0; i < size; i++) a[i] = source[offset + i];
+  const drop = Math.floor(size * discard);
+  if (drop > 0) {
+    const order = Array.from({ length: size }, (_, i) => i).sort((x, y) => a[x] - a[y] || x - y);
+    for (let k = 0; k < drop; k++) if (order[k] !== 0) a[order[k]] = 0;
+  }
+  for (let r = 0; r < tokens; r++) {
+    a[r * tokens + r] += 1;
+    let s = 0;
+    for (let c = 0; c < tokens; c++) s += a[r * tokens + c];
+    for (let c = 0; c < tokens; c++) a[r * tokens + c] /= s;
+  }
+  return a;
+}

@@ -1,0 +1,36 @@
+// CPU backend: the CRATE graph run by onnxruntime-node's CPU execution provider.
+import { cpus } from 'node:os';
+import * as ort from 'onnxruntime-node';
+import type { CrateConfig } from '../model/config';
+import type { CrateWeights } from '../model/weights';
+import { buildCrateGraph, LAYER_OUTPUTS, layerOutputName } from './onnx/crateGraph';
+import type { Backend, ForwardCapture, LayerCapture } from './types';
+
+export interface CpuBackendOptions { threads?: number }
+
+export async function createCpuBackend(config: CrateConfig, weights: CrateWeights, options: CpuBackendOptions = {}): Promise<Backend> {
+  const threads = options.threads ?? Math.max(1, cpus().length);
+  const session = await ort.InferenceSession.create(buildCrateGraph(config, weights), {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
+  const { imageSize, channels } = config;
+  return {
+    name: 'cpu',
+    device: `onnxruntime-node ${ort.env.versions.common}, CPU, ${threads} thread${threads === 1 ? '' : 's'}`,
+    async forward(input: Float32Array, batch: number): Promise<ForwardCapture> {
+      const expected = batch * channels * imageSize * imageSize;
+      if (input.length !== expected) throw new Error(`input has ${input.length} values, expected ${expected}`);
+      const result = await session.run({ pixels: new ort.Tensor('float32', input, [batch, channels, imageSize, imageSize]) });
+      const get = (name: string): Float32Array => result[name].data as Float32Array;
+      const layers: LayerCapture[] = [];
+      for (let l = 0; l < config.depth; l++) {
+        layers.push(Object.fromEntries(LAYER_OUTPUTS.map((o) => [o, get(layerOutputName(l, o))])) as unknown as LayerCapture);
+      }
+      return { batch, logits: get('logits'), layers, lastQkv: get('lastQkv') };
+    },
+    async dispose() { await session.release(); },
+  };
+}

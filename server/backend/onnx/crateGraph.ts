@@ -1,0 +1,93 @@
+// The CRATE forward pass as an ONNX graph built from the weights, exporting every capture.
+import type { CrateConfig } from '../../model/config';
+import type { CrateWeights, LayerWeights, Tensor } from '../../model/weights';
+import { GraphBuilder } from './graph';
+
+export const LAYER_OUTPUTS = ['attnCls', 'attnMean', 'attnMax', 'attnMin', 'istaInput', 'istaOutput', 'reconResidual', 'istaStep', 'istaDrive', 'gram'] as const;
+export type LayerOutput = (typeof LAYER_OUTPUTS)[number];
+
+export function layerOutputName(layer: number, output: LayerOutput): string { return `l${layer}_${output}`; }
+
+/** [rows, cols] -> [cols, rows], so `x W^T` becomes a plain MatMul. */
+export function transpose2d(t: Tensor): Float32Array {
+  const [rows, cols] = t.shape;
+  const out = new Float32Array(rows * cols);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = t.data[r * cols + c];
+  return out;
+}
+
+export function buildCrateGraph(config: CrateConfig, weights: CrateWeights): Uint8Array {
+  const g = new GraphBuilder();
+  const { imageSize: S, patchSize: P, channels: C, dim, heads, dimHead, numClasses } = config;
+  const grid = S / P;
+  const patches = grid * grid;
+  const tokens = patches + 1;
+  const inner = heads * dimHead;
+  const eps = { float: 1e-5 };
+
+  const vec = (prefix: string, t: Tensor) => g.floatTensor(prefix, [t.data.length], t.data);
+  const layerNorm = (x: string, w: Tensor, b: Tensor) =>
+    g.op('LayerNormalization', [x, vec('ln_w', w), vec('ln_b', b)], { axis: -1, epsilon: eps });
+  /** x W^T (+ b) for a torch Linear weight W of shape [out, in]. */
+  const linear = (x: string, w: Tensor, b?: Tensor) => {
+    const y = g.op('MatMul', [x, g.floatTensor('w_t', [w.shape[1], w.shape[0]], transpose2d(w))]);
+    return b ? g.op('Add', [y, vec('b', b)]) : y;
+  };
+
+  const pixels = g.input({ name: 'pixels', dims: ['batch', C, S, S] });
+  // b c (h p1) (w p2) -> b (h w) (p1 p2 c): channel fastest inside a patch vector.
+  const split = g.op('Reshape', [pixels, g.ints([-1, C, grid, P, grid, P])]);
+  const moved = g.op('Transpose', [split], { perm: [0, 2, 4, 3, 5, 1] });
+  const patchVectors = g.op('Reshape', [moved, g.ints([-1, patches, P * P * C])]);
+  let x = layerNorm(patchVectors, weights.patchNorm1Weight, weights.patchNorm1Bias);
+  x = linear(x, weights.patchLinearWeight, weights.patchLinearBias);
+  x = layerNorm(x, weights.patchNorm2Weight, weights.patchNorm2Bias);
+
+  const batchDim = g.op('Slice', [g.op('Shape', [pixels]), g.ints([0]), g.ints([1])]);
+  const clsShape = g.op('Concat', [batchDim, g.ints([1, dim])], { axis: 0 });
+  const cls = g.op('Expand', [g.floatTensor('cls', [1, 1, dim], weights.clsToken.data), clsShape]);
+  let z = g.op('Add', [g.op('Concat', [cls, x], { axis: 1 }), g.floatTensor('pos', [1, tokens, dim], weights.posEmbedding.data)]);
+
+  let lastQkv = '';
+  weights.layers.forEach((layer: LayerWeights, l: number) => {
+    const out = (name: (typeof LAYER_OUTPUTS)[number], value: string, dims: (number | string)[]) =>
+      g.output(value, { name: layerOutputName(l, name), dims: ['batch', ...dims] });
+
+    // MSSA: one projection per head is query, key and value.
+    const w = linear(layerNorm(z, layer.norm1Weight, layer.norm1Bias), layer.qkv);
+    lastQkv = w;
+    const perHead = g.op('Transpose', [g.op('Reshape', [w, g.ints([0, 0, heads, dimHead])])], { perm: [0, 2, 1, 3] });
+    const scores = g.op('Mul', [g.op('MatMul', [perHead, g.op('Transpose', [perHead], { perm: [0, 1, 3, 2] })]), g.scalar(dimHead ** -0.5)]);
+    const attn = g.op('Softmax', [scores], { axis: -1 });
+    out('attnCls', g.op('Gather', [attn, g.ints([0])], { axis: 2 }), [heads, 1, tokens]);
+    out('attnMean', g.op('ReduceMean', [attn], { axes: [1], keepdims: 0 }), [tokens, tokens]);
+    out('attnMax', g.op('ReduceMax', [attn], { axes: [1], keepdims: 0 }), [tokens, tokens]);
+    out('attnMin', g.op('ReduceMin', [attn], { axes: [1], keepdims: 0 }), [tokens, tokens]);
+    const unit = g.op('LpNormalization', [perHead], { axis: -1, p: 2 });
+    out('gram', g.op('MatMul', [g.op('Transpose', [unit], { perm: [0, 1, 3, 2] }), unit]), [heads, dimHead, dimHead]);
+    const mixed = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [attn, perHead])], { perm: [0, 2, 1, 3] }), g.ints([0, 0, inner])]);
+    const zHalf = g.op('Add', [z, layer.toOutWeight ? linear(mixed, layer.toOutWeight, layer.toOutBias) : mixed]);
+
+    // ISTA: ReLU(x + eta (x D - x D^T D) - eta lambda), in the order crate.py evaluates it.
+    const xIn = layerNorm(zHalf, layer.norm2Weight, layer.norm2Bias);
+    const dict = g.floatTensor('dict', layer.dictionary.shape, layer.dictionary.data);
+    const dictT = g.floatTensor('dict_t', layer.dictionary.shape, transpose2d(layer.dictionary));
+    const drive = g.op('MatMul', [xIn, dict]);
+    const step = g.op('Sub', [drive, g.op('MatMul', [g.op('MatMul', [xIn, dictT]), dict])]);
+    const update = g.op('Sub', [g.op('Mul', [step, g.scalar(config.istaStepSize)]), g.scalar(config.istaStepSize * config.istaLambda)]);
+    z = g.op('Relu', [g.op('Add', [xIn, update])]);
+    out('istaInput', xIn, [tokens, dim]);
+    out('istaOutput', z, [tokens, dim]);
+    out('istaDrive', drive, [tokens, dim]);
+    out('istaStep', step, [tokens, dim]);
+    out('reconResidual', g.op('Sub', [xIn, g.op('MatMul', [z, dictT])]), [tokens, dim]);
+  });
+
+  g.output(lastQkv, { name: 'lastQkv', dims: ['batch', tokens, inner] });
+  const pooled = config.pool === 'mean'
+    ? g.op('ReduceMean', [z], { axes: [1], keepdims: 0 })
+    : g.op('Squeeze', [g.op('Gather', [z, g.ints([0])], { axis: 1 }), g.ints([1])]);
+  const logits = linear(layerNorm(pooled, weights.headNormWeight, weights.headNormBias), weights.headWeight, weights.headBias);
+  g.output(logits, { name: 'logits', dims: ['batch', numClasses] });
+  return g.toBytes();
+}

@@ -1,0 +1,101 @@
+// Command-line parsing for crate-lens: one-line errors for anything malformed.
+import { parseArgs } from 'node:util';
+import type { ResizeMode } from '../model/config';
+import type { HeadFusion } from '../analysis/rollout';
+
+export class UsageError extends Error {}
+
+export const USAGE = `usage:
+  crate-lens analyze IMAGE|FOLDER... --checkpoint PATH [--config PATH | --preset NAME] [--heads N]
+                     [--resize squash|center-crop] [--backend cpu] [--format json|text] [--out DIR]
+                     [--layer N] [--head N|mean] [--rollout-fusion mean|max|min] [--rollout-discard F]
+                     [--batch N] [--top K]
+  crate-lens inspect CHECKPOINT [--config PATH | --preset NAME] [--heads N] [--format json|text]
+  crate-lens --help | --version`;
+
+export interface ModelArgs { checkpoint: string; config?: string; preset?: string; heads?: number; resize?: ResizeMode; backend: 'cpu' }
+
+export interface AnalyzeArgs extends ModelArgs {
+  command: 'analyze';
+  images: string[];
+  format: 'json' | 'text';
+  out?: string;
+  layer: number;
+  head: number | 'mean';
+  rolloutFusion: HeadFusion;
+  rolloutDiscard: number;
+  batch: number;
+  top: number;
+}
+
+export interface InspectArgs extends ModelArgs { command: 'inspect'; format: 'json' | 'text' }
+
+export type CliArgs = AnalyzeArgs | InspectArgs | { command: 'help' } | { command: 'version' };
+
+function integer(value: string | undefined, flag: string, min: number): number | undefined {
+  if (value === undefined) return undefined;
+  if (!/^-?\d+$/.test(value) || Number(value) < min) throw new UsageError(`${flag} must be an integer >= ${min}, got '${value}'`);
+  return Number(value);
+}
+
+function oneOf<T extends string>(value: string | undefined, flag: string, allowed: readonly T[], fallback: T): T {
+  if (value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(value)) throw new UsageError(`${flag} must be one of ${allowed.join(', ')}, got '${value}'`);
+  return value as T;
+}
+
+export function parseCli(argv: string[]): CliArgs {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: argv,
+      allowPositionals: true,
+      options: {
+        checkpoint: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
+        heads: { type: 'string' }, resize: { type: 'string' }, backend: { type: 'string' },
+        format: { type: 'string' }, out: { type: 'string' }, layer: { type: 'string' }, head: { type: 'string' },
+        'rollout-fusion': { type: 'string' }, 'rollout-discard': { type: 'string' }, batch: { type: 'string' },
+        top: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+      },
+    });
+  } catch (e) {
+    throw new UsageError((e as Error).message.split('\n')[0]);
+  }
+  const { values: v, positionals } = parsed;
+  if (v.help) return { command: 'help' };
+  if (v.version) return { command: 'version' };
+  const [command, ...rest] = positionals;
+  if (command !== 'analyze' && command !== 'inspect') {
+    throw new UsageError(command ? `unknown command '${command}' (analyze, inspect)` : 'no command given (analyze, inspect)');
+  }
+  if (v.config && v.preset) throw new UsageError('give --config or --preset, not both');
+  const model = {
+    config: v.config,
+    preset: v.preset,
+    heads: integer(v.heads, '--heads', 1),
+    resize: v.resize === undefined ? undefined : oneOf(v.resize, '--resize', ['squash', 'center-crop'] as const, 'squash'),
+    backend: oneOf(v.backend, '--backend', ['cpu'] as const, 'cpu'),
+  };
+  const format = oneOf(v.format, '--format', ['json', 'text'] as const, 'text');
+  if (command === 'inspect') {
+    const checkpoint = rest[0] ?? v.checkpoint;
+    if (!checkpoint) throw new UsageError('inspect needs a CHECKPOINT');
+    if (rest.length > 1) throw new UsageError(`inspect takes one checkpoint, got ${rest.length}`);
+    return { command, checkpoint, format, ...model };
+  }
+  if (!v.checkpoint) throw new UsageError('analyze needs --checkpoint PATH');
+  if (rest.length === 0) throw new UsageError('analyze needs at least one IMAGE or FOLDER');
+  let head: number | 'mean' = 'mean';
+  if (v.head !== undefined && v.head !== 'mean') head = integer(v.head, '--head', 0)!;
+  const discard = v['rollout-discard'] === undefined ? 0 : Number(v['rollout-discard']);
+  if (!(discard >= 0 && discard < 1)) throw new UsageError(`--rollout-discard must be in [0, 1), got '${v['rollout-discard']}'`);
+  return {
+    command, checkpoint: v.checkpoint, images: rest, format, out: v.out, ...model,
+    layer: integer(v.layer, '--layer', -1000000) ?? -1,
+    head,
+    rolloutFusion: oneOf(v['rollout-fusion'], '--rollout-fusion', ['mean', 'max', 'min'] as const, 'mean'),
+    rolloutDiscard: discard,
+    batch: integer(v.batch, '--batch', 1) ?? 8,
+    top: integer(v.top, '--top', 1) ?? 5,
+  };
+}

@@ -1,0 +1,41 @@
+// Human-readable renderings of the CLI's reports.
+import type { AnalyzeReport, InspectReport, ModelSummary } from '../protocol';
+
+const num = (v: number, digits = 4) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
+
+export function formatModel(m: ModelSummary): string {
+  const lines = [
+    `model       ${m.checkpoint} (${m.checkpointFormat}, ${m.container})`,
+    `config      ${m.configSource}`,
+    `shape       ${m.imageSize}px / ${m.patchSize}px patches, ${m.channels} channel(s), dim ${m.dim}, ${m.depth} layers, ${m.heads} heads x ${m.dimHead}, ${m.numClasses} classes, pool ${m.pool}`,
+    `ista        step ${m.istaStepSize}, lambda ${m.istaLambda}; resize ${m.resize}`,
+    `parameters  ${m.parameters.toLocaleString('en-US')}`,
+    `backend     ${m.backend}: ${m.device}`,
+  ];
+  for (const w of m.configWarnings) lines.push(`warning     ${w}`);
+  return lines.join('\n');
+}
+
+export function formatAnalyze(report: AnalyzeReport): string {
+  const parts = [formatModel(report.model)];
+  for (const r of report.results) {
+    if (r.error) { parts.push(`\n${r.image}\n  error: ${r.error}`); continue; }
+    const lines = [`\n${r.image} (${r.width}x${r.height})`];
+    lines.push(`  top: ${r.top!.map((t) => `${t.label} ${(t.probability * 100).toFixed(1)}%`).join(', ')}`);
+    lines.push('  layer  sparsity  reconErr  istaResid  codingRate');
+    for (const l of r.layers!) {
+      lines.push(`  ${String(l.index).padStart(5)}  ${num(l.sparsity).padStart(8)}  ${num(l.reconstructionError).padStart(8)}  ${num(l.istaResidual).padStart(9)}  ${num(l.codingRate, 3).padStart(10)}`);
+    }
+    for (const h of r.heatmaps ?? []) lines.push(`  heatmap: ${h}`);
+    parts.push(lines.join('\n'));
+  }
+  return parts.join('\n');
+}
+
+export function formatInspect(report: InspectReport): string {
+  const lines = [formatModel(report.model), '', 'layer  ||DtD-I||/sqrt(d)  sigma_min  sigma_max'];
+  for (const d of report.dictionaries) {
+    lines.push(`${String(d.layer).padStart(5)}  ${num(d.orthogonalityGap).padStart(17)}  ${num(d.singularMin).padStart(9)}  ${num(d.singularMax).padStart(9)}`);
+  }
+  return lines.join('\n');
+}

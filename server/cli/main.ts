@@ -1,0 +1,72 @@
+// crate-lens: the analysis engine from the command line.
+import { createCpuBackend } from '../backend/cpu';
+import { analyzeImages } from '../engine/analyze';
+import { dictionaryStats } from '../engine/inspect';
+import { loadModel } from '../engine/loadModel';
+import { modelSummary } from '../engine/summary';
+import type { AnalyzeReport, InspectReport } from '../protocol';
+import { parseCli, USAGE, UsageError, type AnalyzeArgs, type InspectArgs } from './args';
+import { formatAnalyze, formatInspect } from './format';
+import { expandImages } from './images';
+
+declare const CRATE_LENS_VERSION: string | undefined;
+
+function print(text: string): Promise<void> {
+  return new Promise((resolve) => process.stdout.write(text + '\n', () => resolve()));
+}
+
+async function analyze(args: AnalyzeArgs): Promise<number> {
+  const images = expandImages(args.images);
+  if (images.length === 0) throw new UsageError('no images found in the given folders');
+  const model = loadModel(args);
+  const backend = await createCpuBackend(model.config, model.weights);
+  try {
+    const results = await analyzeImages(model, backend, images, {
+      batchSize: args.batch,
+      topK: args.top,
+      rolloutFusion: args.rolloutFusion,
+      rolloutDiscard: args.rolloutDiscard,
+      heatmaps: args.out ? { dir: args.out, layer: args.layer, head: args.head } : undefined,
+      onProgress: args.format === 'text' && images.length > 8 ? (done, total) => process.stderr.write(`\ranalysed ${done}/${total}`) : undefined,
+    });
+    if (args.format === 'text' && images.length > 8) process.stderr.write('\n');
+    const report: AnalyzeReport = { model: modelSummary(model, backend), results };
+    await print(args.format === 'json' ? JSON.stringify(report) : formatAnalyze(report));
+    const failed = results.filter((r) => r.error);
+    for (const f of failed) process.stderr.write(`crate-lens: ${f.image}: ${f.error}\n`);
+    return failed.length > 0 ? 1 : 0;
+  } finally {
+    await backend.dispose();
+  }
+}
+
+async function inspect(args: InspectArgs): Promise<number> {
+  const model = loadModel(args);
+  const report: InspectReport = {
+    model: modelSummary(model, { name: 'cpu', device: 'none (inspection only)' }),
+    dictionaries: await dictionaryStats(model),
+  };
+  await print(args.format === 'json' ? JSON.stringify(report) : formatInspect(report));
+  return 0;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const args = parseCli(argv);
+    switch (args.command) {
+      case 'help': await print(USAGE); return 0;
+      case 'version': await print(typeof CRATE_LENS_VERSION === 'string' ? CRATE_LENS_VERSION : 'dev'); return 0;
+      case 'analyze': return await analyze(args);
+      case 'inspect': return await inspect(args);
+    }
+  } catch (e) {
+    const message = (e as Error).message.split('\n')[0];
+    process.stderr.write(`crate-lens: ${message}\n`);
+    if (e instanceof UsageError) process.stderr.write(`${USAGE}\n`);
+    return 2;
+  }
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then((code) => { process.exitCode = code; });
+}

@@ -1,0 +1,116 @@
+// Analyses images with a loaded model: decode, preprocess, batched forward passes, measures, heatmaps.
+import { readFile, mkdir, writeFile } from 'node:fs/promises';
+import { basename, extname, join, resolve } from 'node:path';
+import type { Backend } from '../backend/types';
+import { mergedPatchAttention } from '../analysis/attention';
+import { DEFAULT_MEASURE_OPTIONS, lastLayerPca, layerMeasures, rollout, type MeasureOptions } from '../analysis/measures';
+import { topK } from '../analysis/predictions';
+import { decodeImage, encodePng, modelView, renderHeatmapOverlay, toInputTensor, type Raster } from '../image';
+import { labelFor } from '../labels';
+import type { ImageResult, LayerResult } from '../protocol';
+import type { LoadedModel } from './loadModel';
+
+export interface HeatmapOptions {
+  /** Folder the PNGs go to. */
+  dir: string;
+  /** Layer index; negative counts from the end (-1 = last). */
+  layer: number;
+  /** Head index, or 'mean' for the heads merged. */
+  head: number | 'mean';
+}
+
+export interface AnalyzeOptions extends Partial<MeasureOptions> {
+  batchSize?: number;
+  topK?: number;
+  heatmaps?: HeatmapOptions;
+  signal?: AbortSignal;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export class CancelledError extends Error { constructor() { super('cancelled'); } }
+
+interface Prepared { path: string; view: Raster; input: Float32Array; width: number; height: number }
+
+async function prepare(path: string, model: LoadedModel): Promise<Prepared> {
+  const bytes = await readFile(path);
+  const image = decodeImage(bytes);
+  const options = { ...model.config, channels: model.config.channels };
+  const view = modelView(image, options);
+  return { path, view, input: toInputTensor(view, options), width: image.width, height: image.height };
+}
+
+export function resolveLayer(layer: number, depth: number): number {
+  const index = layer < 0 ? depth + layer : layer;
+  if (!Number.isInteger(index) || index < 0 || index >= depth) throw new RangeError(`layer ${layer} is out of range (model has ${depth} layers)`);
+  return index;
+}
+
+export function heatmapGrid(layer: LayerResult, head: number | 'mean'): number[] {
+  if (head === 'mean') return mergedPatchAttention(layer.clsAttention);
+  const row = layer.clsAttention[head];
+  if (!row) throw new RangeError(`head ${head} is out of range (model has ${layer.clsAttention.length} heads)`);
+  return row.slice(1);
+}
+
+export async function analyzeImages(model: LoadedModel, backend: Backend, paths: string[], options: AnalyzeOptions = {}): Promise<ImageResult[]> {
+  const measure = { ...DEFAULT_MEASURE_OPTIONS, ...options };
+  const batchSize = Math.max(1, options.batchSize ?? 8);
+  const { config } = model;
+  const grid = config.imageSize / config.patchSize;
+  const labelOf = labelFor(config);
+  const results: ImageResult[] = [];
+  for (let start = 0; start < paths.length; start += batchSize) {
+    if (options.signal?.aborted) throw new CancelledError();
+    const chunk = paths.slice(start, start + batchSize);
+    const prepared: Prepared[] = [];
+    const slots: (Prepared | ImageResult)[] = [];
+    for (const path of chunk) {
+      try {
+        const p = await prepare(path, model);
+        prepared.push(p);
+        slots.push(p);
+      } catch (e) {
+        slots.push({ image: path, error: (e as Error).message });
+      }
+    }
+    const capture = prepared.length > 0 ? await backend.forward(concat(prepared.map((p) => p.input)), prepared.length) : undefined;
+    for (const slot of slots) {
+      if (!('view' in slot)) { results.push(slot); continue; }
+      const i = prepared.indexOf(slot);
+      const logits = Array.from(capture!.logits.subarray(i * config.numClasses, (i + 1) * config.numClasses));
+      const layers = layerMeasures(capture!, i, config, measure.dinoThreshold);
+      const result: ImageResult = {
+        image: slot.path,
+        width: slot.width,
+        height: slot.height,
+        grid: { width: grid, height: grid },
+        logits,
+        top: topK(logits, Math.min(options.topK ?? 5, config.numClasses), labelOf),
+        layers,
+        rollout: rollout(capture!, i, config, measure.rolloutFusion, measure.rolloutDiscard),
+        pca: lastLayerPca(capture!, i, config),
+      };
+      if (options.heatmaps) result.heatmaps = await writeHeatmap(slot, layers, grid, options.heatmaps);
+      results.push(result);
+    }
+    options.onProgress?.(Math.min(start + batchSize, paths.length), paths.length);
+  }
+  return results;
+}
+
+function concat(parts: Float32Array[]): Float32Array {
+  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
+  let offset = 0;
+  for (const p of parts) { out.set(p, offset); offset += p.length; }
+  return out;
+}
+
+async function writeHeatmap(p: Prepared, layers: LayerResult[], grid: number, options: HeatmapOptions): Promise<string[]> {
+  const layer = resolveLayer(options.layer, layers.length);
+  const overlay = renderHeatmapOverlay(p.view, heatmapGrid(layers[layer], options.head), grid, grid);
+  await mkdir(options.dir, { recursive: true });
+  const stem = basename(p.path, extname(p.path));
+  const file = resolve(join(options.dir, `${stem}.layer${layer}.${options.head === 'mean' ? 'mean' : `head${options.head}`}.png`));
+  await writeFile(file, encodePng(overlay));
+  return [file];
+}

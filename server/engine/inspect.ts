@@ -1,0 +1,33 @@
+// Model inspection: per-layer dictionary statistics.
+import * as ort from 'onnxruntime-node';
+import { GraphBuilder } from '../backend/onnx/graph';
+import { orthogonalityGap, singularRange } from '../analysis/dictionary';
+import type { DictionaryStats } from '../protocol';
+import type { LoadedModel } from './loadModel';
+
+/** D^T D for every layer's dictionary, through one small onnxruntime graph (a JS triple loop is too slow at width 1024). */
+async function dictionaryGrams(model: LoadedModel): Promise<Float32Array[]> {
+  const g = new GraphBuilder();
+  const dim = model.config.dim;
+  const d = g.input({ name: 'd', dims: [dim, dim] });
+  g.output(g.op('MatMul', [g.op('Transpose', [d], { perm: [1, 0] }), d]), { name: 'gram', dims: [dim, dim] });
+  const session = await ort.InferenceSession.create(g.toBytes());
+  try {
+    const grams: Float32Array[] = [];
+    for (const layer of model.weights.layers) {
+      const out = await session.run({ d: new ort.Tensor('float32', layer.dictionary.data, [dim, dim]) });
+      grams.push(out.gram.data as Float32Array);
+    }
+    return grams;
+  } finally {
+    await session.release();
+  }
+}
+
+export async function dictionaryStats(model: LoadedModel): Promise<DictionaryStats[]> {
+  const dim = model.config.dim;
+  return (await dictionaryGrams(model)).map((gram, layer) => {
+    const { min, max } = singularRange(gram, dim);
+    return { layer, orthogonalityGap: orthogonalityGap(gram, dim), singularMin: min, singularMax: max };
+  });
+}

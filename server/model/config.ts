@@ -1,0 +1,215 @@
+// CRATE model configuration: presets, JSON config files, and inference from weight shapes.
+import { existsSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+
+export type Pool = 'cls' | 'mean';
+export type ResizeMode = 'squash' | 'center-crop';
+
+export interface CrateConfig {
+  imageSize: number;
+  patchSize: number;
+  channels: 1 | 3;
+  dim: number;
+  depth: number;
+  heads: number;
+  dimHead: number;
+  numClasses: number;
+  pool: Pool;
+  istaStepSize: number;
+  istaLambda: number;
+  mean: number[];
+  std: number[];
+  resize: ResizeMode;
+  /** Class names, one per output; absent when the config names none. */
+  labels?: string[] | 'imagenet-1k';
+}
+
+/** Where the config came from: shown with every result because heads cannot be read from weights. */
+export interface ConfigSource {
+  kind: 'file' | 'sidecar' | 'preset' | 'inferred';
+  /** File path for file/sidecar, preset name for preset/inferred. */
+  detail: string;
+  warnings: string[];
+}
+
+export class ConfigError extends Error {}
+
+interface PresetShape { dim: number; depth: number; heads: number; dimHead: number }
+
+export const PRESETS: Readonly<Record<string, PresetShape>> = {
+  tiny: { dim: 384, depth: 12, heads: 6, dimHead: 64 },
+  small: { dim: 576, depth: 12, heads: 12, dimHead: 48 },
+  base: { dim: 768, depth: 12, heads: 12, dimHead: 64 },
+  large: { dim: 1024, depth: 24, heads: 16, dimHead: 64 },
+};
+
+export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
+export const IMAGENET_STD = [0.229, 0.224, 0.225];
+/** Grey images use the channel average of the ImageNet statistics. */
+export const GRAY_MEAN = [0.449];
+export const GRAY_STD = [0.226];
+
+export function defaultMean(channels: 1 | 3): number[] { return channels === 1 ? GRAY_MEAN : IMAGENET_MEAN; }
+export function defaultStd(channels: 1 | 3): number[] { return channels === 1 ? GRAY_STD : IMAGENET_STD; }
+
+export function presetConfig(name: string): CrateConfig {
+  const shape = PRESETS[name];
+  if (!shape) throw new ConfigError(`unknown preset '${name}' (known: ${Object.keys(PRESETS).join(', ')})`);
+  return withDefaults({ imageSize: 224, patchSize: 16, channels: 3, numClasses: 1000, labels: 'imagenet-1k', ...shape });
+}
+
+const REQUIRED = ['imageSize', 'patchSize', 'channels', 'dim', 'depth', 'heads', 'dimHead', 'numClasses'] as const;
+const OPTIONAL = ['pool', 'istaStepSize', 'istaLambda', 'mean', 'std', 'resize', 'labels'] as const;
+
+type PartialConfig = Partial<CrateConfig> & Pick<CrateConfig, (typeof REQUIRED)[number]>;
+
+function withDefaults(partial: PartialConfig): CrateConfig {
+  const channels = partial.channels;
+  return {
+    pool: 'cls',
+    istaStepSize: 0.1,
+    istaLambda: 0.1,
+    mean: defaultMean(channels),
+    std: defaultStd(channels),
+    resize: 'squash',
+    ...partial,
+  };
+}
+
+function positiveInt(value: unknown, key: string, where: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value <= 0) {
+    throw new ConfigError(`${where}: '${key}' must be a positive integer, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function finiteNumber(value: unknown, key: string, where: string): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) throw new ConfigError(`${where}: '${key}' must be a number`);
+  return value;
+}
+
+/** Validates a parsed JSON object as a config; `where` names its origin in errors. */
+export function parseConfig(raw: unknown, where: string): CrateConfig {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ConfigError(`${where}: config must be a JSON object`);
+  const obj = raw as Record<string, unknown>;
+  const unknownKeys = Object.keys(obj).filter((k) => !(REQUIRED as readonly string[]).includes(k) && !(OPTIONAL as readonly string[]).includes(k) && !k.startsWith('$') && k !== 'comment');
+  if (unknownKeys.length > 0) throw new ConfigError(`${where}: unknown config key(s) ${unknownKeys.join(', ')}`);
+  const missing = REQUIRED.filter((k) => obj[k] === undefined);
+  if (missing.length > 0) throw new ConfigError(`${where}: missing config key(s) ${missing.join(', ')}`);
+  const ints = Object.fromEntries(REQUIRED.map((k) => [k, positiveInt(obj[k], k, where)])) as Record<(typeof REQUIRED)[number], number>;
+  if (ints.channels !== 1 && ints.channels !== 3) throw new ConfigError(`${where}: 'channels' must be 1 or 3`);
+  if (ints.imageSize % ints.patchSize !== 0) throw new ConfigError(`${where}: imageSize ${ints.imageSize} is not a multiple of patchSize ${ints.patchSize}`);
+  const channels = ints.channels as 1 | 3;
+  const config = withDefaults({ ...ints, channels });
+  if (obj.pool !== undefined) {
+    if (obj.pool !== 'cls' && obj.pool !== 'mean') throw new ConfigError(`${where}: 'pool' must be "cls" or "mean"`);
+    config.pool = obj.pool;
+  }
+  if (obj.resize !== undefined) {
+    if (obj.resize !== 'squash' && obj.resize !== 'center-crop') throw new ConfigError(`${where}: 'resize' must be "squash" or "center-crop"`);
+    config.resize = obj.resize;
+  }
+  if (obj.istaStepSize !== undefined) config.istaStepSize = finiteNumber(obj.istaStepSize, 'istaStepSize', where);
+  if (obj.istaLambda !== undefined) config.istaLambda = finiteNumber(obj.istaLambda, 'istaLambda', where);
+  for (const key of ['mean', 'std'] as const) {
+    const value = obj[key];
+    if (value === undefined) continue;
+    if (!Array.isArray(value) || value.length !== channels || !value.every((v) => typeof v === 'number' && Number.isFinite(v))) {
+      throw new ConfigError(`${where}: '${key}' must be an array of ${channels} number(s)`);
+    }
+    if (key === 'std' && value.some((v) => v === 0)) throw new ConfigError(`${where}: 'std' must not contain 0`);
+    config[key] = value as number[];
+  }
+  if (obj.labels !== undefined) {
+    const labels = obj.labels;
+    if (labels === 'imagenet-1k') {
+      if (config.numClasses !== 1000) throw new ConfigError(`${where}: labels "imagenet-1k" need numClasses 1000`);
+      config.labels = labels;
+    } else if (Array.isArray(labels) && labels.every((l) => typeof l === 'string')) {
+      if (labels.length !== config.numClasses) throw new ConfigError(`${where}: ${labels.length} labels for ${config.numClasses} classes`);
+      config.labels = labels as string[];
+    } else {
+      throw new ConfigError(`${where}: 'labels' must be an array of strings or "imagenet-1k"`);
+    }
+  }
+  return config;
+}
+
+export function readConfigFile(path: string): CrateConfig {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch {
+    throw new ConfigError(`cannot read config file ${path}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (e) {
+    throw new ConfigError(`${path}: invalid JSON (${(e as Error).message})`);
+  }
+  return parseConfig(raw, path);
+}
+
+/** `<name>.crate.json` (name without any of the checkpoint extensions), then `crate.json`, beside the checkpoint. */
+export function findSidecarConfig(checkpointPath: string): string | undefined {
+  const dir = dirname(checkpointPath);
+  const stem = basename(checkpointPath).replace(/(\.pth\.tar|\.pth|\.pt|\.safetensors|\.bin|\.ckpt|\.tar)$/i, '');
+  for (const candidate of [join(dir, `${stem}.crate.json`), join(dir, 'crate.json')]) {
+    if (existsSync(candidate)) return candidate;
+  }
+  return undefined;
+}
+
+/** The shapes a state dict reveals; heads, eta and lambda are not among them. */
+export interface ShapeFacts {
+  dim: number;
+  depth: number;
+  inner: number;
+  patchDim: number;
+  tokens: number;
+  numClasses: number;
+  hasToOut: boolean;
+}
+
+/** Builds a config from weight shapes, taking heads from the preset of the same width. */
+export function inferConfig(facts: ShapeFacts): { config: CrateConfig; source: ConfigSource } {
+  const warnings: string[] = [];
+  const patches = facts.tokens - 1;
+  const grid = Math.round(Math.sqrt(patches));
+  if (grid * grid !== patches) throw new ConfigError(`cannot infer image size: ${patches} patches do not form a square grid; give a config`);
+  let channels: 1 | 3 | undefined;
+  let patchSize = 0;
+  for (const c of [3, 1] as const) {
+    const p = Math.round(Math.sqrt(facts.patchDim / c));
+    if (p * p * c === facts.patchDim) { channels = c; patchSize = p; break; }
+  }
+  if (channels === undefined) throw new ConfigError(`cannot infer patch size from patch vector length ${facts.patchDim}; give a config`);
+  const preset = Object.entries(PRESETS).find(([, s]) => s.dim === facts.dim && s.heads * s.dimHead === facts.inner);
+  let heads: number;
+  let presetName: string;
+  if (!facts.hasToOut) {
+    heads = 1;
+    presetName = 'none (no output projection: 1 head)';
+  } else if (preset) {
+    heads = preset[1].heads;
+    presetName = preset[0];
+    warnings.push(`heads cannot be read from weights: took ${heads} heads from preset '${presetName}'; give a config if the model differs`);
+  } else {
+    heads = facts.inner % 64 === 0 ? facts.inner / 64 : 1;
+    presetName = 'none';
+    warnings.push(`heads cannot be read from weights and no preset has width ${facts.dim}: guessed ${heads} head(s) of ${facts.inner / heads}; give a config`);
+  }
+  const config = withDefaults({
+    imageSize: grid * patchSize,
+    patchSize,
+    channels,
+    dim: facts.dim,
+    depth: facts.depth,
+    heads,
+    dimHead: facts.inner / heads,
+    numClasses: facts.numClasses,
+  });
+  if (config.numClasses === 1000) config.labels = 'imagenet-1k';
+  return { config, source: { kind: 'inferred', detail: presetName, warnings } };
+}

@@ -1,0 +1,118 @@
+// The one place where the data exchanged between the engine, the CLI, the daemon, the extension and
+// the webview is typed. Field names here are the CLI's JSON names: changing one is a breaking change.
+
+export interface ModelSummary {
+  imageSize: number;
+  patchSize: number;
+  channels: number;
+  dim: number;
+  depth: number;
+  heads: number;
+  dimHead: number;
+  numClasses: number;
+  parameters: number;
+  /** Where the config came from, e.g. "sidecar /path/model.crate.json" or "inferred (heads from preset 'base')". */
+  configSource: string;
+  configWarnings: string[];
+  pool: 'cls' | 'mean';
+  istaStepSize: number;
+  istaLambda: number;
+  resize: 'squash' | 'center-crop';
+  checkpoint: string;
+  checkpointFormat: 'pytorch-zip' | 'safetensors';
+  /** Where in the file the state dict was found. */
+  container: string;
+  backend: string;
+  device: string;
+}
+
+export interface HistogramResult { max: number; counts: number[]; zeros: number }
+
+export interface LayerResult {
+  index: number;
+  /** [heads][T]: softmax row of the CLS query over all tokens, t = 0 being CLS. */
+  clsAttention: number[][];
+  /** Fraction of exact zeros in the ISTA output. */
+  sparsity: number;
+  zeroCount: number;
+  /** ||x - z D^T||_F / ||x||_F with x the ISTA input and z its output. */
+  reconstructionError: number;
+  /** ||x D - x D^T D||_F / ||x D||_F: the size of the ISTA step. */
+  istaResidual: number;
+  /** sum over heads of 1/2 logdet(I + p/(T eps^2) X_k X_k^T), unit-norm token rows, eps^2 = 0.01. */
+  codingRate: number;
+  /** Histogram of the ISTA output's non-zero values over (0, max]. */
+  histogram: HistogramResult;
+  /** Zero entries per token of the ISTA output, CLS first. */
+  zerosPerToken: number[];
+  /** DINO threshold-0.6 masks over patches: per head, and of the heads' mean. */
+  dinoMask: number[][];
+  dinoMaskMerged: number[];
+}
+
+export interface PredictionResult { index: number; label: string; probability: number }
+
+export interface RolloutResult { fusion: 'mean' | 'max' | 'min'; discard: number; cls: number[] }
+
+export interface ImageResult {
+  image: string;
+  /** Present when this image could not be analysed; the other fields are then absent. */
+  error?: string;
+  width?: number;
+  height?: number;
+  grid?: { width: number; height: number };
+  logits?: number[];
+  top?: PredictionResult[];
+  layers?: LayerResult[];
+  rollout?: RolloutResult;
+  /** [N][3]: the last layer's first three principal components per patch, each scaled to [0, 1]. */
+  pca?: number[][];
+  /** Heatmap PNG files written for this image (with --out). */
+  heatmaps?: string[];
+}
+
+export interface AnalyzeReport {
+  model: ModelSummary;
+  results: ImageResult[];
+}
+
+export interface DictionaryStats {
+  layer: number;
+  /** ||D^T D - I||_F / sqrt(dim): how far the dictionary is from orthogonal. */
+  orthogonalityGap: number;
+  singularMin: number;
+  singularMax: number;
+}
+
+export interface InspectReport {
+  model: ModelSummary;
+  dictionaries: DictionaryStats[];
+}
+
+// ---- Requests between the extension and the daemon (LSP custom methods, all under "crateLens/"). ----
+
+export interface ModelSelection {
+  /** Checkpoint path; empty for the embedded default model. */
+  checkpoint: string;
+  /** JSON config path or preset name; empty to use the sidecar or infer. */
+  config: string;
+}
+
+export interface AnalyzeParams { images: string[]; layer?: number; head?: number | 'mean' }
+export interface InspectParams { /* the daemon's current model */ }
+
+export type DaemonState =
+  | { state: 'loading'; checkpoint: string }
+  | { state: 'ready'; model: ModelSummary }
+  | { state: 'error'; message: string };
+
+export const Methods = {
+  /** Extension -> daemon: use this checkpoint/config from now on. */
+  selectModel: 'crateLens/selectModel',
+  /** Extension -> daemon: analyse images with the current model. */
+  analyze: 'crateLens/analyze',
+  /** Extension -> daemon: summary and dictionary statistics of the current model. */
+  inspect: 'crateLens/inspect',
+  /** Daemon -> extension notification: the model's state changed. */
+  state: 'crateLens/state',
+} as const;
