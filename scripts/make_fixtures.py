@@ -6,7 +6,7 @@
         test/fixtures/golden/<case>/            checkpoint, config file, reference.json
         test/fixtures/golden/manifest.json      the list of cases
 
-    /usr/bin/python3 scripts/make_fixtures.py --big PRESET OUT
+    /usr/bin/python3 scripts/make_fixtures.py --big PRESET OUT [--official-init]
         a random checkpoint of a preset (tiny|small|base|large), torch.save(state_dict), for timing
 
     /usr/bin/python3 scripts/make_fixtures.py --big-ref PRESET CKPT IMAGE OUTJSON
@@ -291,9 +291,26 @@ def make_all():
 
 # ----------------------------------------------------------------------------- big models
 
-def make_big(preset, out):
+def _official_init(cfg, seed):
+    """PyTorch's default initialisation, as crate.py leaves a fresh model: unit LayerNorms,
+    nn.Linear's kaiming-uniform, kaiming_uniform_ dictionaries, N(0, 1) position and CLS embeddings."""
+    torch.manual_seed(seed)
+    model = cr.CRATE(cfg)
+    for mod in model.modules():
+        if isinstance(mod, (torch.nn.Linear, torch.nn.LayerNorm)):
+            mod.reset_parameters()
+        elif isinstance(mod, cr.ISTA):
+            torch.nn.init.kaiming_uniform_(mod.weight)
+    with torch.no_grad():
+        model.pos_embedding.copy_(torch.randn(model.pos_embedding.shape))
+        model.cls_token.copy_(torch.randn(model.cls_token.shape))
+    return model
+
+
+def make_big(preset, out, init="random"):
     cfg = cr.preset_config(preset)
-    model = _build(cfg, 7000 + sorted(cr.PRESETS).index(preset))
+    seed = 7000 + sorted(cr.PRESETS).index(preset)
+    model = _official_init(cfg, seed) if init == "official" else _build(cfg, seed)
     torch.save(model.state_dict(), out)
     print("wrote %s: %s, %d parameters" % (out, preset, cr.count_parameters(model.state_dict())))
 
@@ -319,9 +336,9 @@ def make_big_ref(preset, ckpt, image, out_json):
 
 def main(argv):
     if len(argv) >= 1 and argv[0] == "--big":
-        if len(argv) != 3:
-            raise SystemExit("usage: make_fixtures.py --big PRESET OUT")
-        make_big(argv[1], argv[2])
+        if len(argv) not in (3, 4) or (len(argv) == 4 and argv[3] != "--official-init"):
+            raise SystemExit("usage: make_fixtures.py --big PRESET OUT [--official-init]")
+        make_big(argv[1], argv[2], "official" if len(argv) == 4 else "random")
     elif len(argv) >= 1 and argv[0] == "--big-ref":
         if len(argv) != 5:
             raise SystemExit("usage: make_fixtures.py --big-ref PRESET CKPT IMAGE OUTJSON")

@@ -549,6 +549,48 @@ def make_jpeg_cases():
                     jpeg_encode(ycc + [k], [(2, 2), (1, 1), (1, 1), (2, 2)], q, [0, 1, 1, 0], app=adobe(2)))
     add_decode_case("jpeg-cmyk-noadobe", "jpeg",
                     jpeg_encode([255 - rgb[..., 0], 255 - rgb[..., 1], 255 - rgb[..., 2], k], [(1, 1)] * 4, q, [0, 0, 0, 0]))
+    big_q = [[min(65535, 40 + 37 * i) for i in range(64)], [2 + i for i in range(64)]]
+    add_decode_case("jpeg-16bit-qtable", "jpeg", pil_jpeg(scene(24, 24, 0.9), qtables=big_q, subsampling=0),
+                    note="quantisation values above 255 force 16-bit DQT tables")
+
+    # Damaged or unusual streams that libjpeg still decodes (with warnings); PIL returns pixels.
+    base = pil_jpeg(scene(48, 40, 1.9), quality=85, subsampling=2)
+    sos = base.index(b"\xFF\xDA")
+    scan_start = sos + 2 + struct.unpack(">H", base[sos + 2:sos + 4])[0]
+    no_dht = bytearray()
+    i = 2
+    no_dht += base[:2]
+    while i < scan_start:
+        length = struct.unpack(">H", base[i + 2:i + 4])[0]
+        if base[i + 1] != 0xC4:
+            no_dht += base[i:i + 2 + length]
+        i += 2 + length
+    no_dht += base[scan_start:]
+    add_decode_case("jpeg-no-dht", "jpeg", bytes(no_dht), note="no DHT: libjpeg-turbo falls back to the standard tables")
+    corrupt = bytearray(base)
+    rng = np.random.RandomState(7)
+    for pos in rng.randint(scan_start + 20, len(base) - 40, 6):
+        if corrupt[pos] != 0xFF and corrupt[pos - 1] != 0xFF:
+            corrupt[pos] = int(rng.randint(0, 255)) & 0xFE  # never create a new 0xFF
+    add_decode_case("jpeg-corrupt-entropy", "jpeg", bytes(corrupt), note="random damage inside the scan")
+    cut = scan_start + (len(base) - scan_start) * 3 // 5
+    add_decode_case("jpeg-short-scan", "jpeg", base[:cut] + b"\xFF\xD9", note="scan ends early; libjpeg fills grey")
+    dqt = base.index(b"\xFF\xDB")
+    junk = base[:dqt] + b"\x00\x13\x37" + base[dqt:]
+    add_decode_case("jpeg-junk-before-marker", "jpeg", junk)
+    rst = jpeg_encode(ycc, [(2, 2), (1, 1), (1, 1)], q, [0, 1, 1], restart=1, app=JFIF)
+    markers = [m for m in range(len(rst) - 1) if rst[m] == 0xFF and 0xD0 <= rst[m + 1] <= 0xD7]
+    dropped = rst[:markers[3]] + rst[markers[3] + 2:]
+    add_decode_case("jpeg-restart-missing-marker", "jpeg", dropped, note="one RST marker removed; libjpeg resyncs")
+    wrong = bytearray(rst)
+    wrong[markers[5] + 1] = 0xD0 + ((wrong[markers[5] + 1] - 0xD0 + 3) & 7)
+    add_decode_case("jpeg-restart-wrong-number", "jpeg", bytes(wrong), note="one RST marker misnumbered")
+    prog = pil_jpeg(scene(40, 32, 2.4), quality=80, subsampling=2, progressive=True)
+    last_sos = prog.rindex(b"\xFF\xDA")
+    last_start = last_sos + 2 + struct.unpack(">H", prog[last_sos + 2:last_sos + 4])[0]
+    cut = last_start + (len(prog) - 2 - last_start) // 2
+    add_decode_case("jpeg-progressive-cut-last-scan", "jpeg", prog[:cut] + b"\xFF\xD9",
+                    note="the final refinement scan stops half way")
 
 
 # ----------------------------------------------------------------------------- BMP writer

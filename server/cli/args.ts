@@ -44,11 +44,26 @@ function oneOf<T extends string>(value: string | undefined, flag: string, allowe
   return value as T;
 }
 
+/** `--layer -1` would read as two flags: bind a negative number to the option before it. */
+function bindNegativeNumbers(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const next = argv[i + 1];
+    if (argv[i].startsWith('--') && !argv[i].includes('=') && next !== undefined && /^-\d/.test(next)) {
+      out.push(`${argv[i]}=${next}`);
+      i++;
+    } else {
+      out.push(argv[i]);
+    }
+  }
+  return out;
+}
+
 export function parseCli(argv: string[]): CliArgs {
   let parsed;
   try {
     parsed = parseArgs({
-      args: argv,
+      args: bindNegativeNumbers(argv),
       allowPositionals: true,
       options: {
         checkpoint: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
