@@ -116,3 +116,40 @@ export const Methods = {
   /** Daemon -> extension notification: the model's state changed. */
   state: 'crateLens/state',
 } as const;
+
+export interface Spread { mean: number; std: number; min: number; max: number }
+
+export interface EvalLayerStats {
+  index: number;
+  sparsity: Spread;
+  reconstructionError: Spread;
+  istaResidual: Spread;
+  codingRate: Spread;
+}
+
+export interface SegmentationStats {
+  /** DINO threshold of the last layer's heads-merged CLS attention mask. */
+  threshold: number;
+  /** Images whose foreground or mask was non-empty. */
+  images: number;
+  /** Mean pixel IoU of the attention mask against the foreground (pixel > 0). */
+  meanIoU: number;
+  /** Mean IoU of the same number of patches nearest the centre. */
+  centrePriorIoU: number;
+  /** Mean fraction of patches in the attention mask. */
+  meanMaskArea: number;
+}
+
+export interface EvalReport {
+  model: ModelSummary;
+  images: number;
+  correct: number;
+  /** Percent of images whose top-1 class equals the label. */
+  accuracy: number;
+  /** confusion[label][predicted] */
+  confusion: number[][];
+  layers: EvalLayerStats[];
+  segmentation?: SegmentationStats;
+  failed: { image: string; error: string }[];
+  seconds: number;
+}

@@ -6,14 +6,17 @@ import type { HeadFusion } from '../analysis/rollout';
 export class UsageError extends Error {}
 
 export const USAGE = `usage:
-  crate-lens analyze IMAGE|FOLDER... --checkpoint PATH [--config PATH | --preset NAME] [--heads N]
+  crate-lens analyze IMAGE|FOLDER... [--checkpoint PATH] [--config PATH | --preset NAME] [--heads N]
                      [--resize squash|center-crop] [--backend cpu] [--format json|text] [--out DIR]
                      [--layer N] [--head N|mean] [--rollout-fusion mean|max|min] [--rollout-discard F]
                      [--batch N] [--top K]
-  crate-lens inspect CHECKPOINT [--config PATH | --preset NAME] [--heads N] [--format json|text]
-  crate-lens --help | --version`;
+  crate-lens eval LABELS.csv|FOLDER [--checkpoint PATH] [--config PATH | --preset NAME] [--heads N]
+                  [--segmentation] [--batch N] [--format json|text]
+  crate-lens inspect [CHECKPOINT] [--config PATH | --preset NAME] [--heads N] [--format json|text]
+  crate-lens --help | --version
+Without a checkpoint, the embedded default model (a CRATE trained on Fashion-MNIST) is used.`;
 
-export interface ModelArgs { checkpoint: string; config?: string; preset?: string; heads?: number; resize?: ResizeMode; backend: 'cpu' }
+export interface ModelArgs { /** undefined: the embedded default model */ checkpoint?: string; config?: string; preset?: string; heads?: number; resize?: ResizeMode; backend: 'cpu' }
 
 export interface AnalyzeArgs extends ModelArgs {
   command: 'analyze';
@@ -30,7 +33,9 @@ export interface AnalyzeArgs extends ModelArgs {
 
 export interface InspectArgs extends ModelArgs { command: 'inspect'; format: 'json' | 'text' }
 
-export type CliArgs = AnalyzeArgs | InspectArgs | { command: 'help' } | { command: 'version' };
+export interface EvalArgs extends ModelArgs { command: 'eval'; set: string; segmentation: boolean; batch: number; format: 'json' | 'text' }
+
+export type CliArgs = AnalyzeArgs | InspectArgs | EvalArgs | { command: 'help' } | { command: 'version' };
 
 function integer(value: string | undefined, flag: string, min: number): number | undefined {
   if (value === undefined) return undefined;
@@ -70,7 +75,7 @@ export function parseCli(argv: string[]): CliArgs {
         heads: { type: 'string' }, resize: { type: 'string' }, backend: { type: 'string' },
         format: { type: 'string' }, out: { type: 'string' }, layer: { type: 'string' }, head: { type: 'string' },
         'rollout-fusion': { type: 'string' }, 'rollout-discard': { type: 'string' }, batch: { type: 'string' },
-        top: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
+        top: { type: 'string' }, segmentation: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
       },
     });
   } catch (e) {
@@ -80,8 +85,8 @@ export function parseCli(argv: string[]): CliArgs {
   if (v.help) return { command: 'help' };
   if (v.version) return { command: 'version' };
   const [command, ...rest] = positionals;
-  if (command !== 'analyze' && command !== 'inspect') {
-    throw new UsageError(command ? `unknown command '${command}' (analyze, inspect)` : 'no command given (analyze, inspect)');
+  if (command !== 'analyze' && command !== 'inspect' && command !== 'eval') {
+    throw new UsageError(command ? `unknown command '${command}' (analyze, eval, inspect)` : 'no command given (analyze, eval, inspect)');
   }
   if (v.config && v.preset) throw new UsageError('give --config or --preset, not both');
   const model = {
@@ -93,12 +98,13 @@ export function parseCli(argv: string[]): CliArgs {
   };
   const format = oneOf(v.format, '--format', ['json', 'text'] as const, 'text');
   if (command === 'inspect') {
-    const checkpoint = rest[0] ?? v.checkpoint;
-    if (!checkpoint) throw new UsageError('inspect needs a CHECKPOINT');
     if (rest.length > 1) throw new UsageError(`inspect takes one checkpoint, got ${rest.length}`);
-    return { command, checkpoint, format, ...model };
+    return { command, checkpoint: rest[0] ?? v.checkpoint, format, ...model };
   }
-  if (!v.checkpoint) throw new UsageError('analyze needs --checkpoint PATH');
+  if (command === 'eval') {
+    if (rest.length !== 1) throw new UsageError('eval needs one LABELS.csv or FOLDER');
+    return { command, set: rest[0], checkpoint: v.checkpoint, segmentation: v.segmentation ?? false, batch: integer(v.batch, '--batch', 1) ?? 64, format, ...model };
+  }
   if (rest.length === 0) throw new UsageError('analyze needs at least one IMAGE or FOLDER');
   let head: number | 'mean' = 'mean';
   if (v.head !== undefined && v.head !== 'mean') head = integer(v.head, '--head', 0)!;

@@ -1,5 +1,5 @@
 // Human-readable renderings of the CLI's reports.
-import type { AnalyzeReport, InspectReport, ModelSummary } from '../protocol';
+import type { AnalyzeReport, EvalReport, InspectReport, ModelSummary } from '../protocol';
 
 const num = (v: number, digits = 4) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
 
@@ -36,6 +36,28 @@ export function formatInspect(report: InspectReport): string {
   const lines = [formatModel(report.model), '', 'layer  ||DtD-I||/sqrt(d)  sigma_min  sigma_max'];
   for (const d of report.dictionaries) {
     lines.push(`${String(d.layer).padStart(5)}  ${num(d.orthogonalityGap).padStart(17)}  ${num(d.singularMin).padStart(9)}  ${num(d.singularMax).padStart(9)}`);
+  }
+  return lines.join('\n');
+}
+
+export function formatEval(report: EvalReport, labels?: string[]): string {
+  const lines = [formatModel(report.model), ''];
+  lines.push(`accuracy    ${report.accuracy.toFixed(2)}% (${report.correct} of ${report.images} images, ${report.seconds.toFixed(1)} s)`);
+  if (report.failed.length) lines.push(`failed      ${report.failed.length} image(s) could not be read`);
+  lines.push('', 'per class   correct / images');
+  report.confusion.forEach((row, k) => {
+    const total = row.reduce((a, b) => a + b, 0);
+    if (total > 0) lines.push(`  ${(labels?.[k] ?? `class ${k}`).padEnd(20)} ${String(row[k]).padStart(6)} / ${total}`);
+  });
+  lines.push('', 'layer  sparsity (mean ± sd)  reconErr          istaResid         codingRate');
+  const ms = (s: { mean: number; std: number }, d = 4) => `${num(s.mean, d)} ± ${num(s.std, d)}`.padEnd(18);
+  for (const l of report.layers) {
+    lines.push(`${String(l.index).padStart(5)}  ${ms(l.sparsity).padEnd(21)} ${ms(l.reconstructionError)}${ms(l.istaResidual)}${ms(l.codingRate, 2)}`);
+  }
+  const seg = report.segmentation;
+  if (seg) {
+    lines.push('', `attention mask (last layer, heads merged, DINO ${seg.threshold}) vs foreground, ${seg.images} images:`);
+    lines.push(`  mean IoU ${seg.meanIoU.toFixed(4)}; centre prior of the same area ${seg.centrePriorIoU.toFixed(4)}; mask covers ${(100 * seg.meanMaskArea).toFixed(1)}% of patches`);
   }
   return lines.join('\n');
 }

@@ -4,9 +4,12 @@ import { analyzeImages } from '../engine/analyze';
 import { dictionaryStats } from '../engine/inspect';
 import { loadModel } from '../engine/loadModel';
 import { modelSummary } from '../engine/summary';
+import { evaluate } from '../engine/evaluate';
+import { readLabelledSet } from '../engine/labelledSet';
+import { labelNames } from '../labels';
 import type { AnalyzeReport, InspectReport } from '../protocol';
-import { parseCli, USAGE, UsageError, type AnalyzeArgs, type InspectArgs } from './args';
-import { formatAnalyze, formatInspect } from './format';
+import { parseCli, USAGE, UsageError, type AnalyzeArgs, type EvalArgs, type InspectArgs } from './args';
+import { formatAnalyze, formatEval, formatInspect } from './format';
 import { expandImages } from './images';
 
 declare const CRATE_LENS_VERSION: string | undefined;
@@ -50,6 +53,29 @@ async function inspect(args: InspectArgs): Promise<number> {
   return 0;
 }
 
+async function evalCommand(args: EvalArgs): Promise<number> {
+  const model = loadModel(args);
+  const set = readLabelledSet(args.set, labelNames(model.config));
+  if (set.length === 0) throw new UsageError(`no images in ${args.set}`);
+  const outOfRange = set.find((s) => s.label >= model.config.numClasses);
+  if (outOfRange) throw new Error(`${outOfRange.path}: label ${outOfRange.label} is outside the model's ${model.config.numClasses} classes`);
+  const backend = await createCpuBackend(model.config, model.weights);
+  try {
+    const progress = process.stderr.isTTY || args.format === 'text';
+    const report = await evaluate(model, backend, set, {
+      batchSize: args.batch,
+      segmentation: args.segmentation,
+      onProgress: progress ? (done, total) => process.stderr.write(`\revaluated ${done}/${total}`) : undefined,
+    });
+    if (progress) process.stderr.write('\n');
+    await print(args.format === 'json' ? JSON.stringify(report) : formatEval(report, labelNames(model.config)));
+    for (const f of report.failed) process.stderr.write(`crate-lens: ${f.image}: ${f.error}\n`);
+    return report.failed.length > 0 ? 1 : 0;
+  } finally {
+    await backend.dispose();
+  }
+}
+
 export async function main(argv: string[]): Promise<number> {
   try {
     const args = parseCli(argv);
@@ -58,6 +84,7 @@ export async function main(argv: string[]): Promise<number> {
       case 'version': await print(typeof CRATE_LENS_VERSION === 'string' ? CRATE_LENS_VERSION : 'dev'); return 0;
       case 'analyze': return await analyze(args);
       case 'inspect': return await inspect(args);
+      case 'eval': return await evalCommand(args);
     }
   } catch (e) {
     const message = (e as Error).message.split('\n')[0];

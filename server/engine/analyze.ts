@@ -8,6 +8,7 @@ import { topK } from '../analysis/predictions';
 import { decodeImage, encodePng, modelView, renderHeatmapOverlay, toInputTensor, type Raster } from '../image';
 import { labelFor } from '../labels';
 import type { ImageResult, LayerResult } from '../protocol';
+import type { CrateConfig } from '../model/config';
 import type { LoadedModel } from './loadModel';
 
 export interface HeatmapOptions {
@@ -29,14 +30,25 @@ export interface AnalyzeOptions extends Partial<MeasureOptions> {
 
 export class CancelledError extends Error { constructor() { super('cancelled'); } }
 
-interface Prepared { path: string; view: Raster; input: Float32Array; width: number; height: number }
+/** An image decoded and preprocessed for the model: `view` is what the model sees, `input` its tensor. */
+export interface PreparedImage { path: string; view: Raster; input: Float32Array; width: number; height: number }
 
-async function prepare(path: string, model: LoadedModel): Promise<Prepared> {
-  const bytes = await readFile(path);
-  const image = decodeImage(bytes);
-  const options = { ...model.config, channels: model.config.channels };
-  const view = modelView(image, options);
-  return { path, view, input: toInputTensor(view, options), width: image.width, height: image.height };
+export async function prepareImage(path: string, config: CrateConfig): Promise<PreparedImage> {
+  const image = decodeImage(await readFile(path));
+  const view = modelView(image, config);
+  return { path, view, input: toInputTensor(view, config), width: image.width, height: image.height };
+}
+
+/** Decodes a batch; images that fail carry their error instead. */
+export async function prepareBatch(paths: string[], config: CrateConfig): Promise<(PreparedImage | { path: string; error: string })[]> {
+  return Promise.all(paths.map((path) => prepareImage(path, config).catch((e: Error) => ({ path, error: e.message }))));
+}
+
+export function concatInputs(images: PreparedImage[]): Float32Array {
+  const out = new Float32Array(images.reduce((n, p) => n + p.input.length, 0));
+  let offset = 0;
+  for (const p of images) { out.set(p.input, offset); offset += p.input.length; }
+  return out;
 }
 
 export function resolveLayer(layer: number, depth: number): number {
@@ -61,21 +73,11 @@ export async function analyzeImages(model: LoadedModel, backend: Backend, paths:
   const results: ImageResult[] = [];
   for (let start = 0; start < paths.length; start += batchSize) {
     if (options.signal?.aborted) throw new CancelledError();
-    const chunk = paths.slice(start, start + batchSize);
-    const prepared: Prepared[] = [];
-    const slots: (Prepared | ImageResult)[] = [];
-    for (const path of chunk) {
-      try {
-        const p = await prepare(path, model);
-        prepared.push(p);
-        slots.push(p);
-      } catch (e) {
-        slots.push({ image: path, error: (e as Error).message });
-      }
-    }
-    const capture = prepared.length > 0 ? await backend.forward(concat(prepared.map((p) => p.input)), prepared.length) : undefined;
+    const slots = await prepareBatch(paths.slice(start, start + batchSize), config);
+    const prepared = slots.filter((s): s is PreparedImage => 'view' in s);
+    const capture = prepared.length > 0 ? await backend.forward(concatInputs(prepared), prepared.length) : undefined;
     for (const slot of slots) {
-      if (!('view' in slot)) { results.push(slot); continue; }
+      if (!('view' in slot)) { results.push({ image: slot.path, error: slot.error }); continue; }
       const i = prepared.indexOf(slot);
       const logits = Array.from(capture!.logits.subarray(i * config.numClasses, (i + 1) * config.numClasses));
       const layers = layerMeasures(capture!, i, config, measure.dinoThreshold);
@@ -98,14 +100,7 @@ export async function analyzeImages(model: LoadedModel, backend: Backend, paths:
   return results;
 }
 
-function concat(parts: Float32Array[]): Float32Array {
-  const out = new Float32Array(parts.reduce((n, p) => n + p.length, 0));
-  let offset = 0;
-  for (const p of parts) { out.set(p, offset); offset += p.length; }
-  return out;
-}
-
-async function writeHeatmap(p: Prepared, layers: LayerResult[], grid: number, options: HeatmapOptions): Promise<string[]> {
+async function writeHeatmap(p: PreparedImage, layers: LayerResult[], grid: number, options: HeatmapOptions): Promise<string[]> {
   const layer = resolveLayer(options.layer, layers.length);
   const overlay = renderHeatmapOverlay(p.view, heatmapGrid(layers[layer], options.head), grid, grid);
   await mkdir(options.dir, { recursive: true });

@@ -5,10 +5,12 @@ import {
   ConfigError, findSidecarConfig, inferConfig, PRESETS, readConfigFile,
   type ConfigSource, type CrateConfig, type ResizeMode,
 } from '../model/config';
+import { defaultCheckpoint } from './defaultModel';
 import { buildWeights, parameterCount, shapeFacts, type CrateWeights } from '../model/weights';
 
 export interface ModelRequest {
-  checkpoint: string;
+  /** Checkpoint path; absent for the embedded default model. */
+  checkpoint?: string;
   /** A JSON config file. */
   config?: string;
   /** A preset whose heads apply to the checkpoint's shapes. */
@@ -68,7 +70,7 @@ function withHeads(config: CrateConfig, heads: number, inner: number): CrateConf
 }
 
 export function loadModel(request: ModelRequest): LoadedModel {
-  const checkpointPath = resolve(request.checkpoint);
+  const checkpointPath = resolve(request.checkpoint ?? defaultCheckpoint());
   const checkpoint = readCheckpoint(checkpointPath);
   let { config, source } = resolveConfig(request, checkpoint, checkpointPath);
   if (request.heads !== undefined) {

@@ -58,14 +58,22 @@ function u16(b: Uint8Array, p: number): number {
   return (b[p] << 8) | b[p + 1];
 }
 
-function parseDqt(s: JpegState, seg: Uint8Array): void {
+/*
+ * DQT and DHT parsing follows jdmarker.c step by step, so that a segment cut off by the end of
+ * the file (tolerated once the image is complete) fails exactly when libjpeg would.
+ * `cut` marks such a segment: parsing then stops quietly where the data ends.
+ */
+function parseDqt(s: JpegState, seg: Uint8Array, cut = false): void {
   let p = 0;
   while (p < seg.length) {
     const precision = seg[p] >> 4;
     const index = seg[p] & 15;
     if (index > 3) fail('bad quantisation table index');
     const size = precision ? 128 : 64;
-    if (p + 1 + size > seg.length) fail('bad quantisation table');
+    if (p + 1 + size > seg.length) {
+      if (cut) return;
+      fail('bad quantisation table');
+    }
     const table = new Uint16Array(64);
     for (let i = 0; i < 64; i++) table[NATURAL_ORDER[i]] = precision ? u16(seg, p + 1 + 2 * i) : seg[p + 1 + i];
     s.quant[index] = table;
@@ -73,20 +81,72 @@ function parseDqt(s: JpegState, seg: Uint8Array): void {
   }
 }
 
-function parseDht(s: JpegState, seg: Uint8Array): void {
+function parseDht(s: JpegState, seg: Uint8Array, declared = seg.length, cut = false): void {
   let p = 0;
-  while (p < seg.length) {
-    if (p + 17 > seg.length) fail('bad Huffman table');
-    const tc = seg[p] >> 4;
-    const th = seg[p] & 15;
+  let left = declared;
+  while (left > 16) {
+    if (p + 17 > seg.length) {
+      if (cut) return;
+      fail('bad Huffman table');
+    }
+    const index = seg[p];
     const counts = seg.slice(p + 1, p + 17);
     const total = counts.reduce((a, b) => a + b, 0);
-    if (total > 256 || p + 17 + total > seg.length) fail('bad Huffman table');
-    if (th > 3 || tc > 1) fail('bad Huffman table index');
+    left -= 17;
+    if (total > 256 || total > left) fail('bad Huffman table');
+    if (p + 17 + total > seg.length) {
+      if (cut) return;
+      fail('bad Huffman table');
+    }
+    left -= total;
+    if ((index & 0x10 ? index - 0x10 : index) > 3) fail('bad Huffman table index');
     const spec = { counts, values: seg.slice(p + 17, p + 17 + total) };
-    (tc === 0 ? s.dcSpecs : s.acSpecs)[th] = spec;
+    (index & 0x10 ? s.acSpecs : s.dcSpecs)[index & 15] = spec;
     p += 17 + total;
   }
+  if (left !== 0) fail('bad Huffman table length');
+}
+
+/** DAC carries nothing a Huffman decoder needs, but libjpeg still validates it. */
+function checkDac(seg: Uint8Array, declared = seg.length, cut = false): void {
+  let left = declared;
+  for (let p = 0; left > 0; p += 2) {
+    if (p + 2 > seg.length) {
+      if (cut) return;
+      fail('bad arithmetic conditioning table');
+    }
+    left -= 2;
+    const index = seg[p];
+    if (index >= 32 || (index < 16 && (seg[p + 1] & 15) > seg[p + 1] >> 4)) fail('bad arithmetic conditioning table');
+  }
+  if (left !== 0) fail('bad arithmetic conditioning table');
+}
+
+/** Header checks PIL's own JPEG parser makes before libjpeg sees the file. */
+function pilHeaderCheck(marker: number, seg: Uint8Array): void {
+  const starts = (text: string): boolean => seg.length >= text.length && Array.from(text).every((c, i) => seg[i] === c.charCodeAt(0));
+  if (marker === 0xe0 && starts('JFIF') && seg.length < 7) fail('bad JFIF header');
+  if (marker === 0xee && starts('Adobe') && seg.length < 7) fail('bad Adobe header');
+  if (marker === 0xed && starts('Photoshop 3.0\0')) {
+    // PIL walks the 8BIM resource blocks and fails on a name length past the end.
+    let p = 14;
+    while (starts8bim(seg, p)) {
+      p += 4;
+      if (p + 2 > seg.length) return;
+      p += 2;
+      if (p >= seg.length) fail('bad Photoshop header');
+      p += 1 + seg[p];
+      p += p & 1;
+      if (p + 4 > seg.length) return;
+      const size = ((seg[p] << 24) | (seg[p + 1] << 16) | (seg[p + 2] << 8) | seg[p + 3]) >>> 0;
+      p += 4 + size;
+      p += p & 1;
+    }
+  }
+}
+
+function starts8bim(seg: Uint8Array, p: number): boolean {
+  return p + 4 <= seg.length && seg[p] === 0x38 && seg[p + 1] === 0x42 && seg[p + 2] === 0x49 && seg[p + 3] === 0x4d;
 }
 
 function parseSof(s: JpegState, seg: Uint8Array, progressive: boolean, maxPixels: number): void {
@@ -266,16 +326,34 @@ export function decodeJpeg(bytes: Uint8Array, maxPixels: number): Raster {
     }
     if (scanDone) complete = true;
     if (marker === 0xd9) break;
+    // PIL's header parser does not know TEM and refuses it before the first scan.
+    if (marker === 0x01 && s.scans === 0) fail('unknown marker 0x1');
     if ((marker >= 0xd0 && marker <= 0xd7) || marker === 0x01) continue;
     checkMarker(marker, s);
-    if (pos + 2 > bytes.length || pos + u16(bytes, pos) > bytes.length) {
+    if (pos + 2 > bytes.length) {
       if (complete) break;
       fail('file is truncated');
     }
-    const length = u16(bytes, pos);
-    if (length < 2) fail('bad segment length');
-    const seg = bytes.subarray(pos + 2, pos + length);
-    pos += length;
+    const declared = u16(bytes, pos) - 2;
+    const skipped = (marker >= 0xe0 && marker <= 0xef) || marker === 0xfe || marker === 0xdc;
+    if (declared < 0 && !skipped) fail('bad segment length');
+    const end = pos + 2 + Math.max(declared, 0);
+    if (end > bytes.length) {
+      if (!complete) fail('file is truncated');
+      // The image is complete; libjpeg only fails on what it can already see of the segment.
+      const available = bytes.subarray(pos + 2);
+      if (marker === 0xdd && declared !== 2) fail('bad restart interval');
+      if (marker === 0xda && available.length && (available[0] < 1 || available[0] > 4 || declared !== 4 + 2 * available[0])) {
+        fail('bad scan header');
+      }
+      if (marker === 0xc4) parseDht(s, available, declared, true);
+      if (marker === 0xdb) parseDqt(s, available, true);
+      if (marker === 0xcc) checkDac(available, declared, true);
+      break;
+    }
+    const seg = bytes.subarray(pos + 2, end);
+    pos = end;
+    if (s.scans === 0) pilHeaderCheck(marker, seg);
     switch (marker) {
       case 0xc0:
       case 0xc1:
@@ -319,9 +397,11 @@ export function decodeJpeg(bytes: Uint8Array, maxPixels: number): Raster {
       case 0xee:
         if (seg.length >= 12 && String.fromCharCode(...seg.subarray(0, 5)) === 'Adobe') s.adobeTransform = seg[11];
         break;
+      case 0xcc:
+        checkDac(seg);
+        break;
       default:
-        // APPn, COM, DAC (arithmetic conditioning, harmless here), DNL (only matters with a
-        // zero height, which is refused anyway).
+        // APPn, COM and DNL (which only matters with a zero height, refused anyway).
         break;
     }
   }

@@ -2,9 +2,13 @@
 import type { CrateConfig } from '../model/config';
 import imagenet from './imagenet-1k.json';
 
-export function labelFor(config: CrateConfig): (index: number) => string {
-  // A 1000-class model without labels of its own is taken to be an ImageNet-1k classifier.
+/** The class names, when the config has them; a 1000-class model without its own is taken to be an ImageNet-1k classifier. */
+export function labelNames(config: CrateConfig): string[] | undefined {
   const named = config.labels ?? (config.numClasses === 1000 ? 'imagenet-1k' : undefined);
-  const labels = named === 'imagenet-1k' ? (imagenet as string[]) : named;
+  return named === 'imagenet-1k' ? (imagenet as string[]) : named;
+}
+
+export function labelFor(config: CrateConfig): (index: number) => string {
+  const labels = labelNames(config);
   return (index) => labels?.[index] ?? `class ${index}`;
 }

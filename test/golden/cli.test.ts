@@ -121,3 +121,37 @@ describe('crate-lens inspect', () => {
     }
   });
 });
+
+describe('crate-lens eval', () => {
+  it('counts top-1 hits as analyze predicts them, and reports per-layer spreads and IoU', () => {
+    const c = goldenCases().find((g) => g.name === 'odd_shapes')!;
+    const images = ['images/rgb_32.png', 'images/gray_32.png', 'images/rgb_28.png', 'images/rgba_36.png'].map(imagePath);
+    const analysed = JSON.parse(cli('analyze', ...images, '--checkpoint', checkpointPath(c), '--format', 'json').stdout);
+    const top1: number[] = analysed.results.map((r: any) => r.top[0].index);
+    // Label the first two with their predicted class and the others with a different one.
+    const labels = top1.map((t, i) => (i < 2 ? t : (t + 1) % 7));
+    const dir = mkdtempSync(join(tmpdir(), 'crate-lens-eval-'));
+    writeFileSync(join(dir, 'labels.csv'), ['path,label', ...images.map((p, i) => `${p},${labels[i]}`)].join('\n'));
+    const out = cli('eval', join(dir, 'labels.csv'), '--checkpoint', checkpointPath(c), '--segmentation', '--format', 'json');
+    assert.equal(out.code, 0, out.stderr);
+    const report = JSON.parse(out.stdout);
+    assert.equal(report.images, 4);
+    assert.equal(report.correct, 2);
+    assert.equal(report.accuracy, 50);
+    assert.equal(report.layers.length, 2);
+    const sparsities = analysed.results.map((r: any) => r.layers[1].sparsity);
+    const mean = sparsities.reduce((a: number, b: number) => a + b, 0) / sparsities.length;
+    assert.ok(Math.abs(report.layers[1].sparsity.mean - mean) < 1e-12);
+    assert.ok(report.segmentation.meanIoU >= 0 && report.segmentation.meanIoU <= 1);
+    assert.equal(report.segmentation.images, 4);
+  });
+
+  it('refuses labels outside the model', () => {
+    const c = goldenCases().find((g) => g.name === 'odd_shapes')!;
+    const dir = mkdtempSync(join(tmpdir(), 'crate-lens-eval-'));
+    writeFileSync(join(dir, 'labels.csv'), `${imagePath('images/rgb_32.png')},9\n`);
+    const out = cli('eval', join(dir, 'labels.csv'), '--checkpoint', checkpointPath(c));
+    assert.notEqual(out.code, 0);
+    assert.match(out.stderr, /label 9 is outside the model's 7 classes/);
+  });
+});
