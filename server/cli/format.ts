@@ -1,4 +1,5 @@
 // Human-readable renderings of the CLI's reports.
+import { dirname } from 'node:path';
 import type { AnalyzeReport, EvalReport, InspectReport, ModelSummary } from '../protocol';
 
 const num = (v: number, digits = 4) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
@@ -16,9 +17,12 @@ export function formatModel(m: ModelSummary): string {
   return lines.join('\n');
 }
 
-export function formatAnalyze(report: AnalyzeReport): string {
+/** One line per image; per-layer tables too when there are few images. */
+export function formatAnalyze(report: AnalyzeReport, reportFile?: string): string {
   const parts = [formatModel(report.model)];
-  for (const r of report.results) {
+  const detailed = report.results.length <= 3;
+  if (!detailed) parts.push(summaryTable(report));
+  for (const r of detailed ? report.results : []) {
     if (r.error) { parts.push(`\n${r.image}\n  error: ${r.error}`); continue; }
     const lines = [`\n${r.image} (${r.width}x${r.height})`];
     lines.push(`  top: ${r.top!.map((t) => `${t.label} ${(t.probability * 100).toFixed(1)}%`).join(', ')}`);
@@ -29,7 +33,23 @@ export function formatAnalyze(report: AnalyzeReport): string {
     for (const h of r.heatmaps ?? []) lines.push(`  heatmap: ${h}`);
     parts.push(lines.join('\n'));
   }
+  const heatmaps = report.results.filter((r) => r.heatmaps?.length).length;
+  if (!detailed && heatmaps > 0) parts.push(`\n${heatmaps} heatmap(s) written to ${dirname(report.results.find((r) => r.heatmaps?.length)!.heatmaps![0])}`);
+  if (reportFile) parts.push(`${detailed ? '\n' : ''}report: ${reportFile}`);
   return parts.join('\n');
+}
+
+function summaryTable(report: AnalyzeReport): string {
+  const rows = report.results.map((r) => {
+    if (r.error) return [r.image, `error: ${r.error}`, '', ''];
+    const best = r.top![0];
+    const last = r.layers![r.layers!.length - 1];
+    return [r.image, best.label, `${(100 * best.probability).toFixed(1)}%`, num(last.sparsity, 3)];
+  });
+  const header = ['image', 'prediction', 'conf.', 'sparsity (last layer)'];
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 2 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join('  ').trimEnd();
+  return ['', line(header), ...rows.map(line)].join('\n');
 }
 
 export function formatInspect(report: InspectReport): string {

@@ -1,6 +1,7 @@
 // crate-lens: the analysis engine from the command line.
 import { createCpuBackend } from '../backend/cpu';
-import { analyzeImages } from '../engine/analyze';
+import { analyzeImages, writeHtmlReport } from '../engine/analyze';
+import type { ReportImage } from '../report/html';
 import { dictionaryStats } from '../engine/inspect';
 import { loadModel } from '../engine/loadModel';
 import { modelSummary } from '../engine/summary';
@@ -23,18 +24,20 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
   if (images.length === 0) throw new UsageError('no images found in the given folders');
   const model = loadModel(args);
   const backend = await createCpuBackend(model.config, model.weights);
+  const collected: ReportImage[] = [];
   try {
     const results = await analyzeImages(model, backend, images, {
       batchSize: args.batch,
       topK: args.top,
       rolloutFusion: args.rolloutFusion,
       rolloutDiscard: args.rolloutDiscard,
-      heatmaps: args.out ? { dir: args.out, layer: args.layer, head: args.head } : undefined,
+      heatmaps: args.out ? { dir: args.out, layer: args.layer, head: args.head, collect: collected } : undefined,
       onProgress: args.format === 'text' && images.length > 8 ? (done, total) => process.stderr.write(`\ranalysed ${done}/${total}`) : undefined,
     });
     if (args.format === 'text' && images.length > 8) process.stderr.write('\n');
     const report: AnalyzeReport = { model: modelSummary(model, backend), results };
-    await print(args.format === 'json' ? JSON.stringify(report) : formatAnalyze(report));
+    const reportFile = args.out ? await writeHtmlReport(args.out, report, collected) : undefined;
+    await print(args.format === 'json' ? JSON.stringify(report) : formatAnalyze(report, reportFile));
     const failed = results.filter((r) => r.error);
     for (const f of failed) process.stderr.write(`crate-lens: ${f.image}: ${f.error}\n`);
     return failed.length > 0 ? 1 : 0;

@@ -7,13 +7,17 @@ import { DEFAULT_MEASURE_OPTIONS, lastLayerPca, layerMeasures, rollout, type Mea
 import { topK } from '../analysis/predictions';
 import { decodeImage, encodePng, modelView, renderHeatmapOverlay, toInputTensor, type Raster } from '../image';
 import { labelFor } from '../labels';
-import type { ImageResult, LayerResult } from '../protocol';
+import type { AnalyzeReport, ImageResult, LayerResult } from '../protocol';
+import { renderHtmlReport, type ReportImage } from '../report/html';
+import { upscaleNearest } from '../report/upscale';
 import type { CrateConfig } from '../model/config';
 import type { LoadedModel } from './loadModel';
 
 export interface HeatmapOptions {
   /** Folder the PNGs go to. */
   dir: string;
+  /** Receives every image's pictures and result, for an HTML report. */
+  collect?: ReportImage[];
   /** Layer index; negative counts from the end (-1 = last). */
   layer: number;
   /** Head index, or 'mean' for the heads merged. */
@@ -71,13 +75,20 @@ export async function analyzeImages(model: LoadedModel, backend: Backend, paths:
   const grid = config.imageSize / config.patchSize;
   const labelOf = labelFor(config);
   const results: ImageResult[] = [];
+  const reportImages = options.heatmaps?.collect ?? [];
+  const usedNames = new Set<string>();
   for (let start = 0; start < paths.length; start += batchSize) {
     if (options.signal?.aborted) throw new CancelledError();
     const slots = await prepareBatch(paths.slice(start, start + batchSize), config);
     const prepared = slots.filter((s): s is PreparedImage => 'view' in s);
     const capture = prepared.length > 0 ? await backend.forward(concatInputs(prepared), prepared.length) : undefined;
     for (const slot of slots) {
-      if (!('view' in slot)) { results.push({ image: slot.path, error: slot.error }); continue; }
+      if (!('view' in slot)) {
+        const failed = { image: slot.path, error: slot.error };
+        results.push(failed);
+        reportImages.push({ result: failed });
+        continue;
+      }
       const i = prepared.indexOf(slot);
       const logits = Array.from(capture!.logits.subarray(i * config.numClasses, (i + 1) * config.numClasses));
       const layers = layerMeasures(capture!, i, config, measure.dinoThreshold);
@@ -92,7 +103,11 @@ export async function analyzeImages(model: LoadedModel, backend: Backend, paths:
         rollout: rollout(capture!, i, config, measure.rolloutFusion, measure.rolloutDiscard),
         pca: lastLayerPca(capture!, i, config),
       };
-      if (options.heatmaps) result.heatmaps = await writeHeatmap(slot, layers, grid, options.heatmaps);
+      if (options.heatmaps) {
+        const written = await writeHeatmap(slot, layers, grid, options.heatmaps, usedNames);
+        result.heatmaps = [written.file];
+        reportImages.push({ result, viewPng: encodePng(upscaleNearest(slot.view, 224)), overlayPng: written.png, overlayCaption: written.caption });
+      }
       results.push(result);
     }
     options.onProgress?.(Math.min(start + batchSize, paths.length), paths.length);
@@ -100,12 +115,25 @@ export async function analyzeImages(model: LoadedModel, backend: Backend, paths:
   return results;
 }
 
-async function writeHeatmap(p: PreparedImage, layers: LayerResult[], grid: number, options: HeatmapOptions): Promise<string[]> {
+/** Writes report.html for an analysis run with heatmaps; returns its path. */
+export async function writeHtmlReport(dir: string, report: AnalyzeReport, images: ReportImage[]): Promise<string> {
+  const file = resolve(join(dir, 'report.html'));
+  await mkdir(dir, { recursive: true });
+  await writeFile(file, renderHtmlReport(report, images));
+  return file;
+}
+
+async function writeHeatmap(p: PreparedImage, layers: LayerResult[], grid: number, options: HeatmapOptions, used: Set<string>) {
   const layer = resolveLayer(options.layer, layers.length);
-  const overlay = renderHeatmapOverlay(p.view, heatmapGrid(layers[layer], options.head), grid, grid);
+  const png = encodePng(renderHeatmapOverlay(p.view, heatmapGrid(layers[layer], options.head), grid, grid));
   await mkdir(options.dir, { recursive: true });
+  const head = options.head === 'mean' ? 'mean' : `head${options.head}`;
   const stem = basename(p.path, extname(p.path));
-  const file = resolve(join(options.dir, `${stem}.layer${layer}.${options.head === 'mean' ? 'mean' : `head${options.head}`}.png`));
-  await writeFile(file, encodePng(overlay));
-  return [file];
+  // Images with the same name in different folders must not overwrite each other's heatmaps.
+  let name = `${stem}.layer${layer}.${head}.png`;
+  for (let n = 2; used.has(name); n++) name = `${stem}-${n}.layer${layer}.${head}.png`;
+  used.add(name);
+  const file = resolve(join(options.dir, name));
+  await writeFile(file, png);
+  return { file, png, caption: `layer ${layer}, ${options.head === 'mean' ? 'heads merged' : `head ${options.head}`}` };
 }

@@ -109,6 +109,8 @@ export function decodeBmp(bytes: Uint8Array, maxPixels: number): Raster {
       const at = i * paletteEntry;
       grey = at + 3 <= paletteBytes.length && paletteBytes[at] === want && paletteBytes[at + 1] === want && paletteBytes[at + 2] === want;
     }
+    // PIL keeps a colour palette only up to 256 entries and refuses a longer one.
+    if (!grey && Math.floor(paletteBytes.length / paletteEntry) > 256) fail('palette has more than 256 colours');
   }
 
   const rowBytes = Math.ceil((width * bits) / 8);

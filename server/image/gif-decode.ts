@@ -171,19 +171,30 @@ export function decodeGif(bytes: Uint8Array, maxPixels: number): Raster {
     if (tag === 0x21) {
       if (pos >= bytes.length) fail('file is truncated');
       const label = bytes[pos++];
-      let first = true;
-      // Sub-blocks until the zero-length terminator; the first one of a GCE carries the flags.
-      while (pos < bytes.length && bytes[pos] !== 0) {
+      // PIL reads the first sub-block, then sub-blocks up to an empty one: an empty *first*
+      // block does not end the extension (except for comments).
+      const readBlock = (): Uint8Array | null => {
+        if (pos >= bytes.length || bytes[pos] === 0) {
+          pos = Math.min(pos + 1, bytes.length);
+          return null;
+        }
         const size = bytes[pos];
         const block = bytes.subarray(pos + 1, Math.min(bytes.length, pos + 1 + size));
-        if (first && label === 0xf9 && block[0] & 1) {
-          if (block.length < 4) fail('bad graphic control extension');
-          transparency = block[3];
-        }
-        first = false;
-        pos += 1 + size;
+        pos += 1 + block.length;
+        return block;
+      };
+      let block = readBlock();
+      if (label === 0xf9) {
+        if (!block || block.length < 3 || (block[0] & 1 && block.length < 4)) fail('bad graphic control extension');
+        if (block[0] & 1) transparency = block[3];
+      } else if (label === 0xfe) {
+        while (block) block = readBlock();
+        continue;
+      } else if (label === 0xff) {
+        if (!block) fail('bad application extension');
+        if (String.fromCharCode(...block.subarray(0, 11)) === 'NETSCAPE2.0' && !readBlock()) fail('bad application extension');
       }
-      pos++;
+      while (readBlock());
     } else if (tag === 0x2c) {
       if (pos + 9 > bytes.length) fail('file is truncated');
       const x0 = bytes[pos] | (bytes[pos + 1] << 8);

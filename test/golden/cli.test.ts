@@ -58,6 +58,20 @@ describe('crate-lens analyze --format json', () => {
     const png = readFileSync(file);
     assert.deepEqual([...png.subarray(0, 8)], [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
   });
+
+  it('writes a self-contained HTML report beside the heatmaps, failed images included', () => {
+    const c = goldenCases()[0];
+    const dir = mkdtempSync(join(tmpdir(), 'crate-lens-report-'));
+    const notAnImage = join(FIXTURES, c.dir, 'model.crate.json');
+    const out = cli('analyze', imagePath('images/rgb_32.png'), imagePath('images/gray_32.png'), notAnImage, '--checkpoint', checkpointPath(c), '--out', dir);
+    assert.equal(out.code, 1);
+    assert.match(out.stdout, /report: .*report\.html/);
+    const html = readFileSync(join(dir, 'report.html'), 'utf8');
+    assert.match(html, /rgb_32\.png/);
+    assert.match(html, /gray_32\.png/);
+    assert.match(html, /class="card failed"/);
+    assert.equal((html.match(/src="data:image\/png;base64,/g) ?? []).length, 4, 'input and heatmap of each readable image');
+  });
 });
 
 describe('crate-lens errors', () => {
