@@ -1,73 +1,157 @@
-// The CRATE Lens daemon: a language server that owns the model and answers analysis requests.
-import { createConnection, ErrorCodes, LSPErrorCodes, ProposedFeatures, ResponseError } from 'vscode-languageserver/node';
-import { createCpuBackend } from './backend/cpu';
-import type { Backend } from './backend/types';
-import { analyzeImages, CancelledError } from './engine/analyze';
+// The CRATE Lens daemon: a language server that owns the model and answers hovers and analysis requests.
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import {
+  createConnection, LSPErrorCodes, MarkupKind, ProposedFeatures, ResponseError, TextDocuments, TextDocumentSyncKind,
+  type CancellationToken, type Hover, type DocumentLink, type InitializeParams,
+} from 'vscode-languageserver/node';
+import { TextDocument } from 'vscode-languageserver-textdocument';
+import { analyzeImages, CancelledError, resolveLayer } from './engine/analyze';
 import { dictionaryStats } from './engine/inspect';
-import { loadModel, type LoadedModel } from './engine/loadModel';
-import { modelSummary } from './engine/summary';
-import { PRESETS } from './model/config';
-import { Methods, type AnalyzeParams, type AnalyzeReport, type DaemonState, type InspectReport, type ModelSelection } from './protocol';
+import { findImageRefs, imageRefAt } from './daemon/imageRefs';
+import { ModelHost } from './daemon/modelHost';
+import { hoverMarkdown, renderLayer, renderView } from './daemon/render';
+import { resolveImagePath } from './daemon/resolve';
+import { ResultCache } from './daemon/results';
+import { renderHtmlReport, type ReportImage } from './report/html';
+import { encodePng, renderHeatmapOverlay } from './image';
+import { mergedPatchAttention } from './analysis/attention';
+import { upscaleNearest } from './report/upscale';
+import {
+  Methods, type AnalyzeParams, type AnalyzeReport, type DaemonSettings, type InspectReport, type RenderParams, type RenderResult,
+} from './protocol';
 
 const connection = createConnection(ProposedFeatures.all);
+const documents = new TextDocuments(TextDocument);
+const log = (message: string) => connection.console.info(message);
+const host = new ModelHost((state) => void connection.sendNotification(Methods.state, state), log);
+const cache = new ResultCache(64);
+let settings: DaemonSettings | undefined;
+let workspaceFolders: string[] = [];
 
-interface Active { model: LoadedModel; backend: Backend }
-let active: Promise<Active> | undefined;
-
-function announce(state: DaemonState): void { void connection.sendNotification(Methods.state, state); }
-
-async function select(selection: ModelSelection): Promise<void> {
-  const previous = active;
-  active = (async () => {
-    if (previous) await previous.then((a) => a.backend.dispose(), () => undefined);
-    if (!selection.checkpoint) throw new Error('no checkpoint configured: set crateLens.checkpoint');
-    announce({ state: 'loading', checkpoint: selection.checkpoint });
-    const isPreset = selection.config in PRESETS;
-    const model = loadModel({
-      checkpoint: selection.checkpoint,
-      config: selection.config && !isPreset ? selection.config : undefined,
-      preset: isPreset ? selection.config : undefined,
-    });
-    const backend = await createCpuBackend(model.config, model.weights);
-    announce({ state: 'ready', model: modelSummary(model, backend) });
-    connection.console.info(`loaded ${model.checkpointPath} (${model.parameters} parameters, config: ${model.source.kind})`);
-    return { model, backend };
-  })();
-  active.catch((e: Error) => {
-    announce({ state: 'error', message: e.message });
-    connection.console.error(`model load failed: ${e.message}`);
-  });
-}
-
-async function current(): Promise<Active> {
-  if (!active) throw new ResponseError(ErrorCodes.InvalidRequest, 'no model selected');
-  try {
-    return await active;
-  } catch (e) {
-    throw new ResponseError(ErrorCodes.InvalidRequest, `model not loaded: ${(e as Error).message}`);
-  }
-}
-
-connection.onInitialize(() => ({ capabilities: {} }));
-
-connection.onRequest(Methods.selectModel, async (selection: ModelSelection) => { await select(selection); });
-
-connection.onRequest(Methods.analyze, async (params: AnalyzeParams, token): Promise<AnalyzeReport> => {
-  const { model, backend } = await current();
+function signalOf(token: CancellationToken): AbortSignal {
   const controller = new AbortController();
+  if (token.isCancellationRequested) controller.abort();
   token.onCancellationRequested(() => controller.abort());
+  return controller.signal;
+}
+
+/** Runs a request handler, turning cancellation and engine errors into LSP errors with a clear message. */
+async function guarded<T>(work: () => Promise<T>): Promise<T> {
   try {
-    const results = await analyzeImages(model, backend, params.images, { signal: controller.signal });
-    return { model: modelSummary(model, backend), results };
+    return await work();
   } catch (e) {
-    if (e instanceof CancelledError) throw new ResponseError(LSPErrorCodes.RequestCancelled, "cancelled");
-    throw e;
+    if (e instanceof CancelledError) throw new ResponseError(LSPErrorCodes.RequestCancelled, 'cancelled');
+    if (e instanceof ResponseError) throw e;
+    throw new ResponseError(LSPErrorCodes.RequestFailed, (e as Error).message);
+  }
+}
+
+function documentPath(uri: string): string | undefined {
+  return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
+}
+
+connection.onInitialize((params: InitializeParams) => {
+  workspaceFolders = (params.workspaceFolders ?? []).map((f) => documentPath(f.uri)).filter((p): p is string => !!p);
+  return {
+    capabilities: {
+      textDocumentSync: TextDocumentSyncKind.Incremental,
+      hoverProvider: true,
+      documentLinkProvider: { resolveProvider: false },
+    },
+  };
+});
+
+connection.onInitialized(() => {
+  connection.workspace.onDidChangeWorkspaceFolders(async () => {
+    const folders = await connection.workspace.getWorkspaceFolders();
+    workspaceFolders = (folders ?? []).map((f) => documentPath(f.uri)).filter((p): p is string => !!p);
+  });
+});
+
+connection.onRequest(Methods.configure, (next: DaemonSettings) => {
+  settings = next;
+  cache.resize(next.cacheSize);
+  host.configure(next);
+});
+
+connection.onHover(async (params, token): Promise<Hover | null> => {
+  if (!settings?.hover.enabled) return null;
+  const document = documents.get(params.textDocument.uri);
+  if (!document) return null;
+  const line = document.getText({ start: { line: params.position.line, character: 0 }, end: { line: params.position.line + 1, character: 0 } });
+  const ref = imageRefAt(line, params.position.character);
+  if (!ref) return null;
+  const path = resolveImagePath(ref.path, documentPath(document.uri), workspaceFolders);
+  const range = { start: { line: params.position.line, character: ref.start }, end: { line: params.position.line, character: ref.end } };
+  if (!path) return null;
+  const markdown = (value: string): Hover => ({ contents: { kind: MarkupKind.Markdown, value }, range });
+  try {
+    const active = await host.current();
+    const { result, prepared } = await cache.analyse(active, path, signalOf(token));
+    return markdown(hoverMarkdown(prepared.view, result, { layer: settings.hover.layer, head: settings.hover.head }));
+  } catch (e) {
+    if (e instanceof CancelledError || token.isCancellationRequested) return null;
+    return markdown(`**CRATE Lens:** ${(e as Error).message}`);
   }
 });
 
-connection.onRequest(Methods.inspect, async (): Promise<InspectReport> => {
-  const { model, backend } = await current();
-  return { model: modelSummary(model, backend), dictionaries: await dictionaryStats(model) };
+connection.onDocumentLinks((params): DocumentLink[] => {
+  const document = documents.get(params.textDocument.uri);
+  if (!document) return [];
+  const text = document.getText();
+  const links: DocumentLink[] = [];
+  for (const ref of findImageRefs(text)) {
+    const path = resolveImagePath(ref.path, documentPath(document.uri), workspaceFolders);
+    if (!path) continue;
+    links.push({ range: { start: document.positionAt(ref.start), end: document.positionAt(ref.end) }, target: pathToFileURL(path).toString(), tooltip: 'Open image' });
+  }
+  return links;
 });
 
+connection.onRequest(Methods.analyze, (params: AnalyzeParams, token): Promise<AnalyzeReport> => guarded(async () => {
+  const active = await host.current();
+  const results = await analyzeImages(active.model, active.backend, params.images, { signal: signalOf(token) });
+  return { model: active.summary, results };
+}));
+
+connection.onRequest(Methods.render, (params: RenderParams, token): Promise<RenderResult> => guarded(async () => {
+  const active = await host.current();
+  const { result, prepared } = await cache.analyse(active, params.image, signalOf(token));
+  return {
+    model: active.summary,
+    result,
+    view: renderView(prepared.view),
+    layers: params.layers.map((layer) => renderLayer(prepared.view, result, layer, params.allHeads)),
+  };
+}));
+
+connection.onRequest(Methods.report, (params: AnalyzeParams, token): Promise<{ html: string }> => guarded(async () => {
+  const active = await host.current();
+  const signal = signalOf(token);
+  const layer = settings?.hover.layer ?? -1;
+  const images: ReportImage[] = [];
+  for (const path of params.images) {
+    if (signal.aborted) throw new CancelledError();
+    try {
+      const { result, prepared } = await cache.analyse(active, path, signal);
+      const index = resolveLayer(layer, result.layers!.length);
+      const grid = result.grid!.width;
+      const overlay = renderHeatmapOverlay(prepared.view, mergedPatchAttention(result.layers![index].clsAttention), grid, grid);
+      images.push({ result, viewPng: encodePng(upscaleNearest(prepared.view, 224)), overlayPng: encodePng(overlay), overlayCaption: `layer ${index}, heads merged` });
+    } catch (e) {
+      if (e instanceof CancelledError) throw e;
+      images.push({ result: { image: path, error: (e as Error).message } });
+    }
+  }
+  return { html: renderHtmlReport({ model: active.summary, results: images.map((i) => i.result) }, images) };
+}));
+
+connection.onRequest(Methods.inspect, (): Promise<InspectReport> => guarded(async () => {
+  const active = await host.current();
+  return { model: active.summary, dictionaries: await dictionaryStats(active.model) };
+}));
+
+connection.onShutdown(() => host.dispose());
+
+documents.listen(connection);
 connection.listen();

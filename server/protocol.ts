@@ -91,29 +91,65 @@ export interface InspectReport {
 
 // ---- Requests between the extension and the daemon (LSP custom methods, all under "crateLens/"). ----
 
-export interface ModelSelection {
+/** Everything the daemon needs from the extension's settings; sent on start and on every change. */
+export interface DaemonSettings {
   /** Checkpoint path; empty for the embedded default model. */
   checkpoint: string;
   /** JSON config path or preset name; empty to use the sidecar or infer. */
   config: string;
+  backend: 'cpu' | 'auto' | 'webgpu';
+  resize: 'config' | 'squash' | 'center-crop';
+  hover: { enabled: boolean; layer: number; head: number | 'mean' };
+  /** Analysed images kept in memory. */
+  cacheSize: number;
+  /** Why the checkpoint must not be loaded yet (e.g. an untrusted workspace); the daemon waits. */
+  blocked?: string;
 }
-
-export interface AnalyzeParams { images: string[]; layer?: number; head?: number | 'mean' }
-export interface InspectParams { /* the daemon's current model */ }
 
 export type DaemonState =
   | { state: 'loading'; checkpoint: string }
-  | { state: 'ready'; model: ModelSummary }
+  | { state: 'ready'; model: ModelSummary; restarted?: boolean }
+  | { state: 'blocked'; message: string }
   | { state: 'error'; message: string };
 
+export interface AnalyzeParams { images: string[] }
+
+/** One image rendered for a panel: its result and pictures as data URIs. */
+export interface RenderParams {
+  image: string;
+  /** Layers to render; negative counts from the end. */
+  layers: number[];
+  /** Render every head (else only the heads merged). */
+  allHeads: boolean;
+}
+
+export interface RenderedLayer {
+  index: number;
+  /** Heads merged, then one per head when asked. */
+  merged: string;
+  heads: string[];
+  mask: string;
+}
+
+export interface RenderResult {
+  model: ModelSummary;
+  result: ImageResult;
+  view: string;
+  layers: RenderedLayer[];
+}
+
 export const Methods = {
-  /** Extension -> daemon: use this checkpoint/config from now on. */
-  selectModel: 'crateLens/selectModel',
-  /** Extension -> daemon: analyse images with the current model. */
+  /** Extension -> daemon request: new settings (loads or reloads the model as needed). */
+  configure: 'crateLens/configure',
+  /** Extension -> daemon request: analyse images with the current model -> AnalyzeReport. */
   analyze: 'crateLens/analyze',
-  /** Extension -> daemon: summary and dictionary statistics of the current model. */
+  /** Extension -> daemon request: one image's result with rendered heatmaps -> RenderResult. */
+  render: 'crateLens/render',
+  /** Extension -> daemon request: an HTML report of images -> { html }. */
+  report: 'crateLens/report',
+  /** Extension -> daemon request: summary and dictionary statistics of the current model -> InspectReport. */
   inspect: 'crateLens/inspect',
-  /** Daemon -> extension notification: the model's state changed. */
+  /** Daemon -> extension notification: the model's state changed -> DaemonState. */
   state: 'crateLens/state',
 } as const;
 
@@ -152,4 +188,23 @@ export interface EvalReport {
   segmentation?: SegmentationStats;
   failed: { image: string; error: string }[];
   seconds: number;
+}
+
+// ---- Messages between the extension and its webview panels. ----
+
+export type PanelToExtension =
+  | { type: 'selectLayers'; a: number; b: number }
+  | { type: 'ready' };
+
+export type ExtensionToPanel =
+  | { type: 'layers'; a: RenderedLayer; b: RenderedLayer; depth: number }
+  | { type: 'error'; message: string };
+
+/** Validates a message from a webview: pages are untrusted, their messages are checked before use. */
+export function parsePanelMessage(raw: unknown): PanelToExtension | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const m = raw as Record<string, unknown>;
+  if (m.type === 'ready') return { type: 'ready' };
+  if (m.type === 'selectLayers' && Number.isInteger(m.a) && Number.isInteger(m.b)) return { type: 'selectLayers', a: m.a as number, b: m.b as number };
+  return undefined;
 }

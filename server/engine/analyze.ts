@@ -68,20 +68,41 @@ export function heatmapGrid(layer: LayerResult, head: number | 'mean'): number[]
   return row.slice(1);
 }
 
-export async function analyzeImages(model: LoadedModel, backend: Backend, paths: string[], options: AnalyzeOptions = {}): Promise<ImageResult[]> {
+/** One forward pass over already prepared images, and every measure of each. */
+export async function analyzePrepared(model: LoadedModel, backend: Backend, prepared: PreparedImage[], options: AnalyzeOptions = {}): Promise<ImageResult[]> {
+  if (prepared.length === 0) return [];
   const measure = { ...DEFAULT_MEASURE_OPTIONS, ...options };
-  const batchSize = Math.max(1, options.batchSize ?? 8);
   const { config } = model;
   const grid = config.imageSize / config.patchSize;
   const labelOf = labelFor(config);
+  const capture = await backend.forward(concatInputs(prepared), prepared.length);
+  return prepared.map((p, i) => {
+    const logits = Array.from(capture.logits.subarray(i * config.numClasses, (i + 1) * config.numClasses));
+    return {
+      image: p.path,
+      width: p.width,
+      height: p.height,
+      grid: { width: grid, height: grid },
+      logits,
+      top: topK(logits, Math.min(options.topK ?? 5, config.numClasses), labelOf),
+      layers: layerMeasures(capture, i, config, measure.dinoThreshold),
+      rollout: rollout(capture, i, config, measure.rolloutFusion, measure.rolloutDiscard),
+      pca: lastLayerPca(capture, i, config),
+    };
+  });
+}
+
+export async function analyzeImages(model: LoadedModel, backend: Backend, paths: string[], options: AnalyzeOptions = {}): Promise<ImageResult[]> {
+  const batchSize = Math.max(1, options.batchSize ?? 8);
+  const grid = model.config.imageSize / model.config.patchSize;
   const results: ImageResult[] = [];
   const reportImages = options.heatmaps?.collect ?? [];
   const usedNames = new Set<string>();
   for (let start = 0; start < paths.length; start += batchSize) {
     if (options.signal?.aborted) throw new CancelledError();
-    const slots = await prepareBatch(paths.slice(start, start + batchSize), config);
+    const slots = await prepareBatch(paths.slice(start, start + batchSize), model.config);
     const prepared = slots.filter((s): s is PreparedImage => 'view' in s);
-    const capture = prepared.length > 0 ? await backend.forward(concatInputs(prepared), prepared.length) : undefined;
+    const analysed = await analyzePrepared(model, backend, prepared, options);
     for (const slot of slots) {
       if (!('view' in slot)) {
         const failed = { image: slot.path, error: slot.error };
@@ -89,22 +110,9 @@ export async function analyzeImages(model: LoadedModel, backend: Backend, paths:
         reportImages.push({ result: failed });
         continue;
       }
-      const i = prepared.indexOf(slot);
-      const logits = Array.from(capture!.logits.subarray(i * config.numClasses, (i + 1) * config.numClasses));
-      const layers = layerMeasures(capture!, i, config, measure.dinoThreshold);
-      const result: ImageResult = {
-        image: slot.path,
-        width: slot.width,
-        height: slot.height,
-        grid: { width: grid, height: grid },
-        logits,
-        top: topK(logits, Math.min(options.topK ?? 5, config.numClasses), labelOf),
-        layers,
-        rollout: rollout(capture!, i, config, measure.rolloutFusion, measure.rolloutDiscard),
-        pca: lastLayerPca(capture!, i, config),
-      };
+      const result = analysed[prepared.indexOf(slot)];
       if (options.heatmaps) {
-        const written = await writeHeatmap(slot, layers, grid, options.heatmaps, usedNames);
+        const written = await writeHeatmap(slot, result.layers!, grid, options.heatmaps, usedNames);
         result.heatmaps = [written.file];
         reportImages.push({ result, viewPng: encodePng(upscaleNearest(slot.view, 224)), overlayPng: written.png, overlayCaption: written.caption });
       }

@@ -1,4 +1,4 @@
-import { constants as zconst, inflateRawSync } from 'node:zlib';
+import { constants as zconst, inflateSync } from 'node:zlib';
 import { crc32 } from './crc32';
 import { ImageError } from './errors';
 import { expandPalette, makePalette } from './palette';
@@ -50,6 +50,10 @@ interface Parsed {
   palette?: Uint8Array;
   trns?: Uint8Array;
   zdata: Uint8Array;
+  /** What went wrong after the image data started, if anything. */
+  problem?: string;
+  /** End offsets in zdata of the successive reads PIL's decoder gets. */
+  reads: number[];
 }
 
 function parseChunks(bytes: Uint8Array, maxPixels: number): Parsed {
@@ -75,37 +79,47 @@ function parseChunks(bytes: Uint8Array, maxPixels: number): Parsed {
   let palette: Uint8Array | undefined;
   let trns: Uint8Array | undefined;
   const idat: Uint8Array[] = [];
+  // Once image data has started, a damaged or missing chunk only matters if the data before
+  // it is not enough: PIL stops reading as soon as it has every row.
+  let problem: string | undefined;
   for (;;) {
     if (pos + 8 > bytes.length) {
-      if (idat.length) break;
-      fail('file is truncated');
+      if (!idat.length) fail('file is truncated');
+      problem = 'image data is truncated';
+      break;
     }
     const length = u32(bytes, pos);
     const type = chunkType(bytes, pos + 4);
-    if (!/^\w{4}$/.test(type)) fail('bad chunk type');
-    if (length > 0x7fffffff) fail(`bad length for ${type} chunk`);
     const dataStart = pos + 8;
     const dataEnd = dataStart + length;
+    if (!/^\w{4}$/.test(type)) {
+      if (!idat.length) fail('bad chunk type');
+      problem = 'bad chunk type';
+      break;
+    }
     if (type === 'IDAT') {
       if (dataEnd + 4 > bytes.length) {
-        // Cut short: use what is there; decoding decides whether it was enough, as in PIL.
         idat.push(bytes.subarray(dataStart, Math.min(dataEnd, bytes.length)));
+        problem = 'image data is truncated';
         break;
       }
-      if (crc32(bytes, pos + 4, dataEnd) !== u32(bytes, dataEnd)) fail('bad CRC in IDAT chunk');
+      if (crc32(bytes, pos + 4, dataEnd) !== u32(bytes, dataEnd)) {
+        problem = 'bad CRC in IDAT chunk';
+        break;
+      }
       idat.push(bytes.subarray(dataStart, dataEnd));
       pos = dataEnd + 4;
       continue;
     }
     if (idat.length) break; // The image data is complete; later chunks do not matter.
+    if (length > 0x7fffffff) fail(`bad length for ${type} chunk`);
     if (dataEnd + 4 > bytes.length) fail('file is truncated');
     if (crc32(bytes, pos + 4, dataEnd) !== u32(bytes, dataEnd)) fail(`bad CRC in ${type} chunk`);
-    if (type === 'IEND') break;
+    if (type === 'IEND') fail('no image data');
     if (type === 'PLTE') palette = bytes.subarray(dataStart, dataEnd);
     else if (type === 'tRNS') trns = bytes.subarray(dataStart, dataEnd);
     pos = dataEnd + 4;
   }
-  if (!idat.length) fail('no image data');
   const total = idat.reduce((n, c) => n + c.length, 0);
   const zdata = new Uint8Array(total);
   let at = 0;
@@ -113,7 +127,14 @@ function parseChunks(bytes: Uint8Array, maxPixels: number): Parsed {
     zdata.set(c, at);
     at += c.length;
   }
-  return { header, palette, trns, zdata };
+  // PIL feeds the decoder one read at a time: at most 64 KiB, never across a chunk boundary.
+  const reads: number[] = [];
+  let end = 0;
+  for (const c of idat) {
+    for (let off = 0; off < c.length; off += 65536) reads.push(end + Math.min(c.length, off + 65536));
+    end += c.length;
+  }
+  return { header, palette, trns, zdata, problem, reads };
 }
 
 function passSizes(header: Header): Array<{ x0: number; y0: number; dx: number; dy: number; w: number; h: number }> {
@@ -127,26 +148,55 @@ function passSizes(header: Header): Array<{ x0: number; y0: number; dx: number; 
     .filter((p) => p.w > 0 && p.h > 0);
 }
 
-function inflate(zdata: Uint8Array, expected: number): Uint8Array {
-  if (zdata.length < 2) fail('image data is truncated');
-  const cmf = zdata[0];
-  const flg = zdata[1];
-  if ((cmf & 15) !== 8 || ((cmf << 8) | flg) % 31 !== 0 || flg & 0x20) fail('bad zlib header');
-  let raw: Uint8Array;
+function inflatePrefix(zdata: Uint8Array, length: number, limit: number): Uint8Array | Error {
   try {
-    // Raw inflate of a possibly cut-short stream: enough rows is enough, as in PIL; the
-    // output cap keeps a hostile stream from inflating past what the header promised.
-    raw = inflateRawSync(zdata.subarray(2), {
-      finishFlush: zconst.Z_SYNC_FLUSH,
-      maxOutputLength: expected + (expected >> 2) + 65536,
-    });
+    // A possibly cut-short stream: enough rows is enough, as in PIL. The output cap keeps a
+    // hostile stream from inflating far past what the header promised.
+    return inflateSync(zdata.subarray(0, length), { finishFlush: zconst.Z_SYNC_FLUSH, maxOutputLength: limit });
   } catch (e) {
-    const code = (e as { code?: string }).code;
-    if (code === 'ERR_BUFFER_TOO_LARGE') fail('image data is larger than the header says');
-    fail(`bad compressed data (${(e as Error).message})`);
+    return e as Error;
   }
-  if (raw.length < expected) fail('image data is truncated');
-  return raw;
+}
+
+/**
+ * Inflates at least `expected` bytes or fails. PIL inflates only until it has every row:
+ *  - damage after the data the image needs is ignored (the longest prefix of the stream that
+ *    still inflates cleanly is used);
+ *  - a wrong Adler-32 trailer fails only if it was in the read that delivered the last row,
+ *    because zlib checks it right after the last output byte.
+ */
+function inflate(zdata: Uint8Array, expected: number, problem: string | undefined, reads: number[]): Uint8Array {
+  if (zdata.length < 2) fail(problem ?? 'image data is truncated');
+  const limit = expected + (expected >> 2) + 65536;
+  const full = inflatePrefix(zdata, zdata.length, limit);
+  if (!(full instanceof Error)) {
+    if (full.length >= expected) return full;
+    fail(problem ?? 'image data is truncated');
+  }
+  if (/incorrect data check/.test(full.message)) {
+    // The first read after which the rows are complete (or the checksum fails).
+    let lo = -1;
+    let hi = reads.length - 1;
+    while (hi - lo > 1) {
+      const mid = (lo + hi) >> 1;
+      const r = inflatePrefix(zdata, reads[mid], limit);
+      if (r instanceof Error || r.length >= expected) hi = mid;
+      else lo = mid;
+    }
+    const out = inflatePrefix(zdata, reads[hi], limit);
+    if (out instanceof Error) fail('bad checksum in image data');
+    return out;
+  }
+  let lo = 0;
+  let hi = zdata.length;
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (inflatePrefix(zdata, mid, limit) instanceof Error) hi = mid;
+    else lo = mid;
+  }
+  const out = inflatePrefix(zdata, lo, limit);
+  if (!(out instanceof Error) && out.length >= expected) return out;
+  fail(problem ?? `bad compressed data (${full.message})`);
 }
 
 function paeth(a: number, b: number, c: number): number {
@@ -199,14 +249,14 @@ function unfilterPass(raw: Uint8Array, start: number, rows: number, rowBytes: nu
 }
 
 export function decodePng(bytes: Uint8Array, maxPixels: number): Raster {
-  const { header, palette, trns, zdata } = parseChunks(bytes, maxPixels);
+  const { header, palette, trns, zdata, problem, reads } = parseChunks(bytes, maxPixels);
   const { width, height, depth, colorType } = header;
   const samplesPerPixel = CHANNELS_OF[colorType];
   const bitsPerPixel = samplesPerPixel * depth;
   const bpp = Math.max(1, bitsPerPixel >> 3);
   const passes = passSizes(header);
   const expected = passes.reduce((n, p) => n + p.h * (1 + Math.ceil((p.w * bitsPerPixel) / 8)), 0);
-  const raw = inflate(zdata, expected);
+  const raw = inflate(zdata, expected, problem, reads);
 
   const isPalette = colorType === 3;
   const outChannels = isPalette ? 1 : samplesPerPixel;
