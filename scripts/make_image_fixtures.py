@@ -12,6 +12,7 @@ Output goes to test/fixtures/imaging/:
 PIL itself cannot write every variant worth testing (2/4/16-bit PNG, interlacing,
 restart markers, unusual chroma sampling, BMP bitfields, GIF frame offsets...), so this
 script carries tiny writers for those; PIL is only ever the reader that defines the truth.
+JPEG references come from the system libjpeg-turbo as PIL uses it on x86-64 (SIMD code paths).
 """
 
 import hashlib
@@ -19,14 +20,19 @@ import io
 import json
 import math
 import os
+import re
 import shutil
 import struct
+import subprocess
+import sys
+import warnings
 import zlib
 
 import numpy as np
 from PIL import Image, ImageFile
 
 assert not ImageFile.LOAD_TRUNCATED_IMAGES
+warnings.filterwarnings("ignore", category=UserWarning)  # PIL's palette-transparency advice
 
 ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "test", "fixtures", "imaging")
 IMAGES = os.path.join(ROOT, "images")
@@ -267,6 +273,8 @@ def make_png_cases():
     idx4 = (gray.astype(np.int64) * 16 // 256).astype(np.uint8)[..., None]
     add_decode_case("png-pal4-simple-trns", "png",
                     png_encode(idx4, 3, 4, plte=RNG.randint(0, 256, (16, 3)).astype(np.uint8).tobytes(), trns=trns_simple))
+    add_decode_case("png-pal8-no-plte", "png", png_encode((gray >> 2)[..., None], 3, 8),
+                    note="palette image without PLTE: PIL uses its grey-ramp default palette")
     add_decode_case("png-rgb8-1x1-interlaced", "png", png_encode(rgb[:1, :1], 2, 8, interlace=True))
     add_decode_case("png-gray8-3x2-interlaced", "png", png_encode(gray[:2, :3, None], 0, 8, interlace=True))
 
@@ -591,6 +599,34 @@ def make_jpeg_cases():
     cut = last_start + (len(prog) - 2 - last_start) // 2
     add_decode_case("jpeg-progressive-cut-last-scan", "jpeg", prog[:cut] + b"\xFF\xD9",
                     note="the final refinement scan stops half way")
+    lost = bytearray(prog)
+    lost[last_sos:last_sos + 2] = b"\x00\x00"
+    add_decode_case("jpeg-progressive-lost-scan", "jpeg", bytes(lost),
+                    note="the last scan header is destroyed: libjpeg block-smooths the unrefined coefficients")
+    # One AC symbol rewritten to (run 14, size 15): coefficients overflow 16 bits after
+    # dequantisation, where libjpeg-turbo's x86 SIMD IDCT (what PIL runs) wraps and saturates
+    # unlike its C code (PIL gives a different image with JSIMD_FORCENONE=1).
+    base = pil_jpeg(scene(30, 30, 2.2), quality=60, subsampling=2, optimize=True)
+    at = 2
+    while not (base[at + 1] == 0xC4 and base[at + 4] == 0x10):  # the luminance AC table
+        at += 2 + struct.unpack(">H", base[at + 2:at + 4])[0]
+    for k in range(2, 40):
+        big = bytearray(base)
+        big[at + 5 + 16 + k] = 0xEF
+        try:
+            simd = hashlib.sha256(pil_open(bytes(big)).tobytes()).hexdigest()
+        except Exception:  # noqa: BLE001 - try the next symbol
+            continue
+        plain = subprocess.run([sys.executable, "-c", "import sys, io, hashlib\nfrom PIL import Image\n"
+                                "im = Image.open(io.BytesIO(sys.stdin.buffer.read())); im.load()\n"
+                                "print(hashlib.sha256(im.tobytes()).hexdigest())"],
+                               input=bytes(big), capture_output=True, env={**os.environ, "JSIMD_FORCENONE": "1"})
+        if plain.stdout.decode().strip() != simd:
+            break
+    else:
+        raise AssertionError("no damaged table that tells SIMD and C apart")
+    add_decode_case("jpeg-overflowing-coefficients", "jpeg", bytes(big),
+                    note="damaged Huffman table: huge coefficients, SIMD overflow semantics")
 
 
 # ----------------------------------------------------------------------------- BMP writer
@@ -873,8 +909,9 @@ def make_truncation_cases():
                 rgb = write_expected(f"trunc-{case['name']}-{keep}.rgb", im.convert("RGB").tobytes())
                 manifest["truncated"].append({"source": case["name"], "keep": keep, "pilAccepts": True, "rgb": rgb})
             except Exception as e:  # noqa: BLE001 - any PIL failure is what is being recorded
+                message = re.sub(r" at 0x[0-9a-f]+", "", str(e))[:80]  # no object addresses: stable output
                 manifest["truncated"].append({"source": case["name"], "keep": keep, "pilAccepts": False,
-                                              "pilError": type(e).__name__ + ": " + str(e)[:80]})
+                                              "pilError": type(e).__name__ + ": " + message})
 
 
 def make_rejected_cases():
@@ -889,13 +926,17 @@ def make_rejected_cases():
 
     good = open(os.path.join(ROOT, "images", "png-rgb8.png"), "rb").read()
     bad = bytearray(good)
-    bad[40] ^= 0x55  # inside the first IDAT chunk: CRC no longer matches
-    reject("bad-png-crc.png", bytes(bad), "IDAT CRC mismatch")
+    bad[20] ^= 0x01  # inside IHDR: its CRC no longer matches
+    reject("bad-png-ihdr-crc.png", bytes(bad), "IHDR CRC mismatch")
+    bad = bytearray(good)
+    bad[40] ^= 0x55  # the first IDAT's type code
+    reject("bad-png-chunk-type.png", bytes(bad), "damaged chunk type")
     jpg = open(os.path.join(ROOT, "images", "jpeg-420.jpg"), "rb").read()
     sof = jpg.index(b"\xFF\xC0")
     bad = bytearray(jpg)
     bad[sof + 4] = 12  # 12-bit precision
     reject("bad-jpeg-12bit.jpg", bytes(bad), "12-bit JPEG")
+    reject("bad-jpeg-no-eoi.jpg", jpg[:-2] + b"\x00" * 3, "no EOI marker after the scan")
     reject("bad-gif-no-frame.gif", b"GIF89a" + struct.pack("<HH", 4, 4) + b"\x00\x00\x00;", "GIF without an image")
     reject("bad-bmp-rle-header.bmp", bmp_encode([b"\x00" * 4], 1, 1, 7), "unsupported BMP bit depth")
 

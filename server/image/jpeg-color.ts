@@ -46,38 +46,51 @@ export function convertColor(planes: Plane[], space: JpegColorSpace, width: numb
   const out = createRaster(width, height, 3);
   const d = out.data;
   const [p0, p1, p2, p3] = planes;
+  const a0 = p0.data;
+  const a1 = p1.data;
+  const a2 = p2.data;
   for (let y = 0; y < height; y++) {
     const r0 = y * p0.stride;
     const r1 = y * p1.stride;
     const r2 = y * p2.stride;
-    const r3 = p3 ? y * p3.stride : 0;
     let o = y * width * 3;
-    for (let x = 0; x < width; x++, o += 3) {
-      const a = p0.data[r0 + x];
-      const b = p1.data[r1 + x];
-      const c = p2.data[r2 + x];
-      if (space === 'rgb') {
-        d[o] = a;
-        d[o + 1] = b;
-        d[o + 2] = c;
-        continue;
+    if (space === 'rgb') {
+      for (let x = 0; x < width; x++, o += 3) {
+        d[o] = a0[r0 + x];
+        d[o + 1] = a1[r1 + x];
+        d[o + 2] = a2[r2 + x];
       }
-      const r = clamp(a + CR_R[c]);
-      const g = clamp(a + ((CB_G[b] + CR_G[c]) >> SCALEBITS));
-      const bl = clamp(a + CB_B[b]);
-      if (space === 'ycbcr') {
-        d[o] = r;
-        d[o + 1] = g;
-        d[o + 2] = bl;
-        continue;
+    } else if (space === 'ycbcr') {
+      for (let x = 0; x < width; x++, o += 3) {
+        const yy = a0[r0 + x];
+        const cb = a1[r1 + x];
+        const cr = a2[r2 + x];
+        d[o] = clamp(yy + CR_R[cr]);
+        d[o + 1] = clamp(yy + ((CB_G[cb] + CR_G[cr]) >> SCALEBITS));
+        d[o + 2] = clamp(yy + CB_B[cb]);
       }
-      // libjpeg's CMYK (YCCK converted, plain CMYK as stored); PIL then reads it as inverted
-      // CMYK, so C' = 255 - C and 255 - K' = K.
-      const [cy, ma, ye] = space === 'ycck' ? [255 - r, 255 - g, 255 - bl] : [a, b, c];
-      const k = p3.data[r3 + x];
-      d[o] = clamp(k - muldiv255(255 - cy, k));
-      d[o + 1] = clamp(k - muldiv255(255 - ma, k));
-      d[o + 2] = clamp(k - muldiv255(255 - ye, k));
+    } else {
+      const a3 = p3.data;
+      const r3 = y * p3.stride;
+      for (let x = 0; x < width; x++, o += 3) {
+        let c = a0[r0 + x];
+        let m = a1[r1 + x];
+        let ye = a2[r2 + x];
+        if (space === 'ycck') {
+          const yy = c;
+          const cb = m;
+          const cr = ye;
+          c = 255 - clamp(yy + CR_R[cr]);
+          m = 255 - clamp(yy + ((CB_G[cb] + CR_G[cr]) >> SCALEBITS));
+          ye = 255 - clamp(yy + CB_B[cb]);
+        }
+        // libjpeg's CMYK as stored; PIL reads it as inverted CMYK, so C' = 255 - C and
+        // 255 - K' = K, then convert('RGB') gives R = K - C'K/255 with its MULDIV255 rounding.
+        const k = a3[r3 + x];
+        d[o] = clamp(k - muldiv255(255 - c, k));
+        d[o + 1] = clamp(k - muldiv255(255 - m, k));
+        d[o + 2] = clamp(k - muldiv255(255 - ye, k));
+      }
     }
   }
   return out;

@@ -171,10 +171,6 @@ export function decodeScan(data: Uint8Array, pos: number, scan: Scan, progress?:
     const p1 = 1 << al;
     const m1 = -1 << al;
     let k = ss;
-    const refine = (pos: number): void => {
-      const c = coefs[pos];
-      if (rd.read(1) && (c & p1) === 0) coefs[pos] = c >= 0 ? c + p1 : c + m1;
-    };
     if (eobrun === 0) {
       for (; k <= se; k++) {
         const rs = ac.decode(rd);
@@ -190,8 +186,13 @@ export function decodeScan(data: Uint8Array, pos: number, scan: Scan, progress?:
         }
         do {
           const pos = off + NATURAL_ORDER[k];
-          if (coefs[pos] !== 0) refine(pos);
-          else if (--run < 0) break;
+          const c = coefs[pos];
+          if (c !== 0) {
+            // Correction bit for an already non-zero coefficient.
+            if (rd.read(1) && (c & p1) === 0) coefs[pos] = c >= 0 ? c + p1 : c + m1;
+          } else if (--run < 0) {
+            break;
+          }
           k++;
         } while (k <= se);
         if (s) coefs[off + NATURAL_ORDER[k]] = s;
@@ -200,7 +201,8 @@ export function decodeScan(data: Uint8Array, pos: number, scan: Scan, progress?:
     if (eobrun > 0) {
       for (; k <= se; k++) {
         const pos = off + NATURAL_ORDER[k];
-        if (coefs[pos] !== 0) refine(pos);
+        const c = coefs[pos];
+        if (c !== 0 && rd.read(1) && (c & p1) === 0) coefs[pos] = c >= 0 ? c + p1 : c + m1;
       }
       eobrun--;
     }

@@ -1,6 +1,7 @@
 /**
  * The example Huffman tables of ITU-T T.81 Annex K.3, which libjpeg-turbo substitutes when a
- * scan uses table 0 or 1 without a DHT having defined it (common in Motion-JPEG frames).
+ * sequential (not progressive) scan uses table 0 or 1 that no DHT defined, as Motion-JPEG
+ * frames do.
  */
 
 interface Spec {

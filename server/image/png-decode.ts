@@ -11,10 +11,11 @@ import { Raster, checkImageSize, createRaster } from './raster';
  *    so a typical 16-bit grey image comes out almost white, exactly as in the PIL pipeline;
  *  - RGB/RGBA/grey+alpha 16 -> the high byte of each sample (PIL's ";16B" raw modes);
  *  - palette -> RGB, or RGBA when a tRNS chunk is present (PIL's convert("RGBA") of the "P" image);
- *    indices past the palette get PIL's grey-ramp entries;
+ *    indices past the palette (or any index, without PLTE) get PIL's grey-ramp entries;
  *  - tRNS on grey/RGB images is ignored, as PIL's convert("L"/"RGB") ignores it.
- * Like PIL, anything after the image data (trailing chunks, a missing IEND) is not needed.
- * Unlike PIL, which never checks IDAT checksums, every chunk's CRC is verified.
+ * Like PIL, nothing after the data the image needs is looked at (trailing chunks, a missing
+ * IEND, damage further on). Unlike PIL, which never checks IDAT checksums, the CRC of every
+ * IDAT chunk that is needed is verified.
  */
 
 const ADAM7: ReadonlyArray<readonly [number, number, number, number]> = [
@@ -158,12 +159,17 @@ function inflatePrefix(zdata: Uint8Array, length: number, limit: number): Uint8A
   }
 }
 
+/** Smallest offset in `reads` at or after `pos` (PIL has read up to there). */
+function readEnd(reads: number[], pos: number): number {
+  for (const end of reads) if (end >= pos) return end;
+  return reads.length ? reads[reads.length - 1] : 0;
+}
+
 /**
- * Inflates at least `expected` bytes or fails. PIL inflates only until it has every row:
- *  - damage after the data the image needs is ignored (the longest prefix of the stream that
- *    still inflates cleanly is used);
- *  - a wrong Adler-32 trailer fails only if it was in the read that delivered the last row,
- *    because zlib checks it right after the last output byte.
+ * Inflates at least `expected` bytes or fails, the way PIL's row-by-row decoding behaves on
+ * damaged data: zlib is only driven until the last row is out, so damage further on is never
+ * seen, except a wrong Adler-32 trailer directly after the last row when PIL has already read
+ * it (zlib checks it without needing output space).
  */
 function inflate(zdata: Uint8Array, expected: number, problem: string | undefined, reads: number[]): Uint8Array {
   if (zdata.length < 2) fail(problem ?? 'image data is truncated');
@@ -173,20 +179,7 @@ function inflate(zdata: Uint8Array, expected: number, problem: string | undefine
     if (full.length >= expected) return full;
     fail(problem ?? 'image data is truncated');
   }
-  if (/incorrect data check/.test(full.message)) {
-    // The first read after which the rows are complete (or the checksum fails).
-    let lo = -1;
-    let hi = reads.length - 1;
-    while (hi - lo > 1) {
-      const mid = (lo + hi) >> 1;
-      const r = inflatePrefix(zdata, reads[mid], limit);
-      if (r instanceof Error || r.length >= expected) hi = mid;
-      else lo = mid;
-    }
-    const out = inflatePrefix(zdata, reads[hi], limit);
-    if (out instanceof Error) fail('bad checksum in image data');
-    return out;
-  }
+  // The longest prefix that still inflates without error.
   let lo = 0;
   let hi = zdata.length;
   while (hi - lo > 1) {
@@ -194,8 +187,23 @@ function inflate(zdata: Uint8Array, expected: number, problem: string | undefine
     if (inflatePrefix(zdata, mid, limit) instanceof Error) hi = mid;
     else lo = mid;
   }
-  const out = inflatePrefix(zdata, lo, limit);
-  if (!(out instanceof Error) && out.length >= expected) return out;
+  const out = inflatePrefix(zdata, lo, limit) as Uint8Array;
+  if (out.length > expected) return out;
+  // zlib stops for want of output space before it would copy a match, so a bad distance
+  // right after the last row goes unnoticed; a bad code or block header does not.
+  if (out.length === expected && /too far back/.test(full.message)) return out;
+  if (out.length === expected && /incorrect data check/.test(full.message)) {
+    // Where the rows were complete, and whether PIL's read at that point held the trailer.
+    let first = 0;
+    let last = lo;
+    while (last - first > 1) {
+      const mid = (first + last) >>> 1;
+      if ((inflatePrefix(zdata, mid, limit) as Uint8Array).length >= expected) last = mid;
+      else first = mid;
+    }
+    if (readEnd(reads, last) < hi) return out;
+    fail('bad checksum in image data');
+  }
   fail(problem ?? `bad compressed data (${full.message})`);
 }
 

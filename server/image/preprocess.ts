@@ -53,15 +53,18 @@ export function modelView(img: Raster, options: PreprocessOptions): Raster {
   assertRaster(img, 'modelView');
   checkOptions(options, 'modelView');
   const size = options.imageSize;
-  const converted = convertChannels(img, options.channels);
+  // Already the right channels: no need to copy before resizing (which makes a new raster).
+  const converted = img.channels === options.channels ? img : convertChannels(img, options.channels);
   if (options.resize === 'squash') {
-    return converted.width === size && converted.height === size ? converted : resizeBilinear(converted, size, size);
+    if (converted.width !== size || converted.height !== size) return resizeBilinear(converted, size, size);
+    return converted === img ? { width: img.width, height: img.height, channels: img.channels, data: img.data.slice() } : converted;
   }
   const shortSide = Math.floor((size * 256) / 224);
   const { width: w, height: h } = converted;
   // Integer floor division equals Python's int(R * h / w) here: the quotient is never within
   // a rounding error of the next integer for image-sized operands.
   const [ow, oh] = w <= h ? [shortSide, Math.floor((shortSide * h) / w)] : [Math.floor((shortSide * w) / h), shortSide];
+  // crop() copies, so an unresized input is never aliased by the result.
   const resized = ow === w && oh === h ? converted : resizeBilinear(converted, ow, oh);
   const top = roundHalfEven((oh - size) / 2);
   const left = roundHalfEven((ow - size) / 2);

@@ -70,17 +70,33 @@ function resampleHorizontal(src: Raster, rowStart: number, rows: number, outWidt
   const inStride = src.width * ch;
   const s = src.data;
   const d = out.data;
+  const { bounds, weights, ksize } = c;
   for (let y = 0; y < rows; y++) {
     const rowBase = (y + rowStart) * inStride;
-    for (let xx = 0; xx < outWidth; xx++) {
-      const xmin = c.bounds[xx * 2];
-      const taps = c.bounds[xx * 2 + 1];
-      const kBase = xx * c.ksize;
-      for (let b = 0; b < ch; b++) {
-        let ss = HALF;
-        let p = rowBase + xmin * ch + b;
-        for (let x = 0; x < taps; x++, p += ch) ss += s[p] * c.weights[kBase + x];
-        d[(y * outWidth + xx) * ch + b] = clip8(ss);
+    let o = y * outWidth * ch;
+    for (let xx = 0; xx < outWidth; xx++, o += ch) {
+      const taps = bounds[xx * 2 + 1];
+      const kBase = xx * ksize;
+      let p = rowBase + bounds[xx * 2] * ch;
+      if (ch === 3) {
+        let s0 = HALF;
+        let s1 = HALF;
+        let s2 = HALF;
+        for (let x = 0; x < taps; x++, p += 3) {
+          const w = weights[kBase + x];
+          s0 += s[p] * w;
+          s1 += s[p + 1] * w;
+          s2 += s[p + 2] * w;
+        }
+        d[o] = clip8(s0);
+        d[o + 1] = clip8(s1);
+        d[o + 2] = clip8(s2);
+      } else {
+        for (let b = 0; b < ch; b++) {
+          let ss = HALF;
+          for (let x = 0, q = p + b; x < taps; x++, q += ch) ss += s[q] * weights[kBase + x];
+          d[o + b] = clip8(ss);
+        }
       }
     }
   }
@@ -93,17 +109,21 @@ function resampleVertical(src: Raster, outHeight: number, c: Coefficients, rowSh
   const stride = src.width * src.channels;
   const s = src.data;
   const d = out.data;
+  const { bounds, weights, ksize } = c;
+  const sums = new Float64Array(stride);
   for (let yy = 0; yy < outHeight; yy++) {
-    const ymin = c.bounds[yy * 2] - rowShift;
-    const taps = c.bounds[yy * 2 + 1];
-    const kBase = yy * c.ksize;
-    const outBase = yy * stride;
-    for (let i = 0; i < stride; i++) {
-      let ss = HALF;
-      let p = ymin * stride + i;
-      for (let y = 0; y < taps; y++, p += stride) ss += s[p] * c.weights[kBase + y];
-      d[outBase + i] = clip8(ss);
+    const ymin = bounds[yy * 2] - rowShift;
+    const taps = bounds[yy * 2 + 1];
+    const kBase = yy * ksize;
+    sums.fill(HALF);
+    // Row-major accumulation keeps memory access sequential.
+    for (let y = 0; y < taps; y++) {
+      const w = weights[kBase + y];
+      const row = (ymin + y) * stride;
+      for (let i = 0; i < stride; i++) sums[i] += s[row + i] * w;
     }
+    const outBase = yy * stride;
+    for (let i = 0; i < stride; i++) d[outBase + i] = clip8(sums[i]);
   }
   return out;
 }
