@@ -8,14 +8,25 @@ import type { Backend, ForwardCapture, LayerCapture } from './types';
 
 export interface CpuBackendOptions { threads?: number }
 
+function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
+  return { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+}
+
+/** A session computing the logits alone: the bare forward pass, for benchmarks against PyTorch. */
+export async function createBareCpuSession(config: CrateConfig, weights: CrateWeights, threads = Math.max(1, cpus().length)) {
+  const session = await ort.InferenceSession.create(buildCrateGraph(config, weights, { captures: false }), sessionOptions(threads));
+  return {
+    async logits(input: Float32Array, batch: number): Promise<Float32Array> {
+      const out = await session.run({ pixels: new ort.Tensor('float32', input, [batch, config.channels, config.imageSize, config.imageSize]) });
+      return out.logits.data as Float32Array;
+    },
+    release: () => session.release(),
+  };
+}
+
 export async function createCpuBackend(config: CrateConfig, weights: CrateWeights, options: CpuBackendOptions = {}): Promise<Backend> {
   const threads = options.threads ?? Math.max(1, cpus().length);
-  const session = await ort.InferenceSession.create(buildCrateGraph(config, weights), {
-    executionProviders: ['cpu'],
-    intraOpNumThreads: threads,
-    interOpNumThreads: 1,
-    graphOptimizationLevel: 'all',
-  });
+  const session = await ort.InferenceSession.create(buildCrateGraph(config, weights), sessionOptions(threads));
   const { imageSize, channels } = config;
   return {
     name: 'cpu',

@@ -16,7 +16,13 @@ export function transpose2d(t: Tensor): Float32Array {
   return out;
 }
 
-export function buildCrateGraph(config: CrateConfig, weights: CrateWeights): Uint8Array {
+export interface GraphOptions {
+  /** Export every per-layer capture (default); without, the graph computes the logits alone. */
+  captures?: boolean;
+}
+
+export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, options: GraphOptions = {}): Uint8Array {
+  const captures = options.captures ?? true;
   const g = new GraphBuilder();
   const { imageSize: S, patchSize: P, channels: C, dim, heads, dimHead, numClasses } = config;
   const grid = S / P;
@@ -50,8 +56,9 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights): Uin
 
   let lastQkv = '';
   weights.layers.forEach((layer: LayerWeights, l: number) => {
-    const out = (name: (typeof LAYER_OUTPUTS)[number], value: string, dims: (number | string)[]) =>
-      g.output(value, { name: layerOutputName(l, name), dims: ['batch', ...dims] });
+    const out = (name: (typeof LAYER_OUTPUTS)[number], value: string, dims: (number | string)[]) => {
+      if (captures) g.output(value, { name: layerOutputName(l, name), dims: ['batch', ...dims] });
+    };
 
     // MSSA: one projection per head is query, key and value.
     const w = linear(layerNorm(z, layer.norm1Weight, layer.norm1Bias), layer.qkv);
@@ -59,12 +66,14 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights): Uin
     const perHead = g.op('Transpose', [g.op('Reshape', [w, g.ints([0, 0, heads, dimHead])])], { perm: [0, 2, 1, 3] });
     const scores = g.op('Mul', [g.op('MatMul', [perHead, g.op('Transpose', [perHead], { perm: [0, 1, 3, 2] })]), g.scalar(dimHead ** -0.5)]);
     const attn = g.op('Softmax', [scores], { axis: -1 });
-    out('attnCls', g.op('Gather', [attn, g.ints([0])], { axis: 2 }), [heads, 1, tokens]);
-    out('attnMean', g.op('ReduceMean', [attn], { axes: [1], keepdims: 0 }), [tokens, tokens]);
-    out('attnMax', g.op('ReduceMax', [attn], { axes: [1], keepdims: 0 }), [tokens, tokens]);
-    out('attnMin', g.op('ReduceMin', [attn], { axes: [1], keepdims: 0 }), [tokens, tokens]);
-    const unit = g.op('LpNormalization', [perHead], { axis: -1, p: 2 });
-    out('gram', g.op('MatMul', [g.op('Transpose', [unit], { perm: [0, 1, 3, 2] }), unit]), [heads, dimHead, dimHead]);
+    if (captures) {
+      out('attnCls', g.op('Gather', [attn, g.ints([0])], { axis: 2 }), [heads, 1, tokens]);
+      out('attnMean', g.op('ReduceMean', [attn], { axes: [1], keepdims: 0 }), [tokens, tokens]);
+      out('attnMax', g.op('ReduceMax', [attn], { axes: [1], keepdims: 0 }), [tokens, tokens]);
+      out('attnMin', g.op('ReduceMin', [attn], { axes: [1], keepdims: 0 }), [tokens, tokens]);
+      const unit = g.op('LpNormalization', [perHead], { axis: -1, p: 2 });
+      out('gram', g.op('MatMul', [g.op('Transpose', [unit], { perm: [0, 1, 3, 2] }), unit]), [heads, dimHead, dimHead]);
+    }
     const mixed = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [attn, perHead])], { perm: [0, 2, 1, 3] }), g.ints([0, 0, inner])]);
     const zHalf = g.op('Add', [z, layer.toOutWeight ? linear(mixed, layer.toOutWeight, layer.toOutBias) : mixed]);
 
@@ -76,14 +85,16 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights): Uin
     const step = g.op('Sub', [drive, g.op('MatMul', [g.op('MatMul', [xIn, dictT]), dict])]);
     const update = g.op('Sub', [g.op('Mul', [step, g.scalar(config.istaStepSize)]), g.scalar(config.istaStepSize * config.istaLambda)]);
     z = g.op('Relu', [g.op('Add', [xIn, update])]);
-    out('istaInput', xIn, [tokens, dim]);
-    out('istaOutput', z, [tokens, dim]);
-    out('istaDrive', drive, [tokens, dim]);
-    out('istaStep', step, [tokens, dim]);
-    out('reconResidual', g.op('Sub', [xIn, g.op('MatMul', [z, dictT])]), [tokens, dim]);
+    if (captures) {
+      out('istaInput', xIn, [tokens, dim]);
+      out('istaOutput', z, [tokens, dim]);
+      out('istaDrive', drive, [tokens, dim]);
+      out('istaStep', step, [tokens, dim]);
+      out('reconResidual', g.op('Sub', [xIn, g.op('MatMul', [z, dictT])]), [tokens, dim]);
+    }
   });
 
-  g.output(lastQkv, { name: 'lastQkv', dims: ['batch', tokens, inner] });
+  if (captures) g.output(lastQkv, { name: 'lastQkv', dims: ['batch', tokens, inner] });
   const pooled = config.pool === 'mean'
     ? g.op('ReduceMean', [z], { axes: [1], keepdims: 0 })
     : g.op('Squeeze', [g.op('Gather', [z, g.ints([0])], { axis: 1 }), g.ints([1])]);
