@@ -4,9 +4,10 @@ import type { CrateConfig } from '../../model/config';
 import type { CrateWeights } from '../../model/weights';
 import type { Backend, ForwardCapture } from '../types';
 import { pickAdapter, type AdapterSummary, type PickedAdapter, type PickOptions } from './adapters';
-import { GpuModel, withErrorScopes, type ModelLimits } from './gpuModel';
+import { GpuModel, withErrorScopes, type ModelOptions } from './gpuModel';
+import type { KernelStyle } from './kernels';
 
-export interface WebGpuBackendOptions extends PickOptions, ModelLimits {
+export interface WebGpuBackendOptions extends PickOptions, ModelOptions {
   /** Accept a software/fallback adapter (SwiftShader, lavapipe). Default true: WebGPU was asked for by name. */
   allowSoftware?: boolean;
   /** An adapter from `pickAdapter`, used for the first device instead of picking again. */
@@ -18,13 +19,21 @@ export interface WebGpuBackendOptions extends PickOptions, ModelLimits {
 export interface WebGpuBackend extends Backend {
   readonly name: 'webgpu';
   readonly adapter: AdapterSummary;
+  /** The kernel style in use (see KernelStyle). */
+  readonly kernels: KernelStyle;
   /** Images per GPU pass; larger batches run as several passes. */
   readonly maxImagesPerPass: number;
   /** Destroys the device as a driver reset would: for tests of the recovery path. */
   simulateDeviceLoss(): void;
 }
 
-interface Session { device: GPUDevice; model: GpuModel; summary: AdapterSummary; lost?: GPUDeviceLostInfo }
+/** Holds the GPU entry point too: Dawn tears down its instance when that object is collected, devices or not. */
+interface Session {
+  device: GPUDevice; model: GpuModel; summary: AdapterSummary; picked: PickedAdapter;
+  lost?: GPUDeviceLostInfo;
+  /** The loss was already the error of a call. */
+  reported?: boolean;
+}
 
 const LIMITS = [
   'maxStorageBufferBindingSize', 'maxBufferSize', 'maxComputeInvocationsPerWorkgroup',
@@ -38,8 +47,8 @@ function describeLoss(info: GPUDeviceLostInfo): string {
 export async function createWebGpuBackend(config: CrateConfig, weights: CrateWeights, options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const allowSoftware = options.allowSoftware ?? true;
   const mode = allowSoftware ? 'webgpu' : 'auto';
+  const styleFor = (s: AdapterSummary): KernelStyle => options.kernels ?? (s.software ? 'serial' : 'cooperative');
   let disposed = false;
-  let lostBetweenCalls = false;
 
   const open = async (picked?: PickedAdapter): Promise<Session> => {
     const choice = picked ?? await pickAdapter(mode, options);
@@ -49,13 +58,10 @@ export async function createWebGpuBackend(config: CrateConfig, weights: CrateWei
     const requiredLimits: Record<string, number> = {};
     for (const key of LIMITS) requiredLimits[key] = al[key];
     const device = await choice.adapter.requestDevice({ requiredLimits, label: 'crate-lens' });
-    const session: Session = { device, model: undefined as unknown as GpuModel, summary: choice.summary };
-    void device.lost.then((info) => {
-      session.lost = info;
-      if (!disposed && info.reason !== 'destroyed') lostBetweenCalls = true;
-    });
+    const session: Session = { device, model: undefined as unknown as GpuModel, summary: choice.summary, picked: choice };
+    void device.lost.then((info) => { session.lost = info; });
     try {
-      session.model = await withErrorScopes(device, 'the model weights', () => new GpuModel(device, config, weights, options));
+      session.model = await withErrorScopes(device, 'the model weights', () => new GpuModel(device, config, weights, { ...options, kernels: styleFor(choice.summary) }));
     } catch (e) {
       device.destroy();
       throw e;
@@ -72,8 +78,7 @@ export async function createWebGpuBackend(config: CrateConfig, weights: CrateWei
   const forwardOnce = async (input: Float32Array, batch: number): Promise<ForwardCapture> => {
     if (disposed) throw new Error('the WebGPU backend has been disposed');
     if (!session || session.lost) {
-      if (session?.lost && lostBetweenCalls) options.onDeviceLost?.(`${describeLoss(session.lost)}; re-creating it`);
-      lostBetweenCalls = false;
+      if (session?.lost && !session.reported) options.onDeviceLost?.(`${describeLoss(session.lost)}; re-creating it`);
       session = undefined;
       session = await open();
       summary = session.summary;
@@ -87,6 +92,7 @@ export async function createWebGpuBackend(config: CrateConfig, weights: CrateWei
       const lost = current.lost ?? await Promise.race([current.device.lost, new Promise<undefined>((r) => setTimeout(r, 200))]);
       if (lost && !disposed) {
         current.lost = lost;
+        current.reported = true;
         throw new Error(`${describeLoss(lost)} during the forward pass; the next call re-creates the device (${(e as Error).message})`);
       }
       throw e;
@@ -98,6 +104,7 @@ export async function createWebGpuBackend(config: CrateConfig, weights: CrateWei
     get device() { return `WebGPU (Dawn) on ${summary.label}`; },
     get adapter() { return summary; },
     get maxImagesPerPass() { return maxImages; },
+    get kernels() { return styleFor(summary); },
     forward(input: Float32Array, batch: number): Promise<ForwardCapture> {
       const run = queue.then(() => forwardOnce(input, batch));
       queue = run.catch(() => undefined);

@@ -12,7 +12,6 @@ let createFn: typeof CreateGpu | undefined;
 export function createGpu(flags: string[] = []): GPU {
   if (!createFn) {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
       createFn = (require('webgpu') as { create: typeof CreateGpu }).create;
     } catch (e) {
       throw new Error(`WebGPU is unavailable: cannot load the 'webgpu' package (${(e as Error).message})`);

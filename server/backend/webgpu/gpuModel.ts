@@ -5,16 +5,20 @@ import type { CrateWeights } from '../../model/weights';
 import type { ForwardCapture, LayerCapture } from '../types';
 import { MapMode } from './dawn';
 import { uploadWeights, type GpuWeights } from './gpuWeights';
-import { Kernels, kernelShape } from './kernels';
+import { Kernels, kernelShape, type KernelStyle } from './kernels';
 import { CAPTURE_KEYS, captureFloats, maxImagesPerPass, shapesOf, type Shapes } from './layout';
 import { captureName, recordProgram } from './program';
 import { Workspace, type Chunk } from './workspace';
 
-export interface ModelLimits {
-  /** Caps maxStorageBufferBindingSize (tests use it to force several passes per call). */
+export interface ModelOptions {
+  /** Kernel style; default cooperative on hardware adapters, serial on software ones. */
+  kernels?: KernelStyle;
+  /** Caps the size of each working buffer below maxStorageBufferBindingSize (tests use it to force several passes per call). */
   maxBindingSize?: number;
   /** Most bytes one stage's readback may need; default 1 GiB. */
   stagingLimit?: number;
+  /** Readbacks are grouped into chunks of about this many bytes (default 64 MiB); two chunks are in flight. */
+  readbackChunkBytes?: number;
 }
 
 /** Runs `scope` inside validation and out-of-memory error scopes and throws the first error either caught. */
@@ -44,18 +48,18 @@ export class GpuModel {
   private readonly weights: GpuWeights;
   private workspace?: Workspace;
 
-  constructor(private readonly device: GPUDevice, private readonly config: CrateConfig, weights: CrateWeights, limits: ModelLimits = {}) {
+  constructor(private readonly device: GPUDevice, private readonly config: CrateConfig, weights: CrateWeights, private readonly limits: ModelOptions = {}) {
     const dl = device.limits;
     const maxBinding = Math.min(dl.maxStorageBufferBindingSize, limits.maxBindingSize ?? Infinity);
     this.shapes = shapesOf(config);
-    this.kernels = new Kernels(device, kernelShape(dl));
+    this.kernels = new Kernels(device, kernelShape(dl, limits.kernels));
     this.maxImages = maxImagesPerPass(this.shapes, {
       maxStorageBufferBindingSize: maxBinding,
       maxBufferSize: dl.maxBufferSize,
       maxComputeWorkgroupsPerDimension: dl.maxComputeWorkgroupsPerDimension,
       stagingLimit: limits.stagingLimit ?? 1024 ** 3,
     }, this.kernels.shape.matmul);
-    this.weights = uploadWeights(device, weights, maxBinding);
+    this.weights = uploadWeights(device, weights, dl.maxStorageBufferBindingSize);
   }
 
   get weightBytes(): number { return this.weights.bytes; }
@@ -86,7 +90,7 @@ export class GpuModel {
     if (this.workspace && this.workspace.capacity >= images) return this.workspace;
     this.workspace?.destroy();
     this.workspace = undefined;
-    const ws = await withErrorScopes(this.device, `allocating buffers for ${images} image(s)`, () => new Workspace(this.device, this.shapes, images))
+    const ws = await withErrorScopes(this.device, `allocating buffers for ${images} image(s)`, () => new Workspace(this.device, this.shapes, images, this.limits.readbackChunkBytes))
       .catch((e: Error) => { throw new Error(`${e.message} (try a smaller batch)`); });
     this.workspace = ws;
     return ws;
@@ -117,7 +121,6 @@ export class GpuModel {
         if (firstError !== undefined) break;
         this.device.queue.writeBuffer(ws.buffers.pixels, 0, input as Float32Array<ArrayBuffer>, start * pixels, images * pixels);
         for (const chunk of chunks) {
-          console.error('chunk', chunk.first, chunk.end, chunk.bytes);
           const slot = ring++ % 2;
           await settle(slot);
           if (firstError !== undefined) break;
@@ -149,9 +152,7 @@ export class GpuModel {
         offset += r.bytes;
       }
     }
-    console.error('submit');
     this.device.queue.submit([encoder.finish()]);
-    console.error('submitted');
   }
 
   destroy(): void {
@@ -161,9 +162,7 @@ export class GpuModel {
 }
 
 async function readOut(staging: GPUBuffer, chunk: Chunk, outputs: Map<string, Float32Array>, firstImage: number): Promise<void> {
-  console.error('map', chunk.bytes, staging.size);
   await staging.mapAsync(MapMode.READ, 0, chunk.bytes);
-  console.error('mapped');
   try {
     const mapped = staging.getMappedRange(0, chunk.bytes);
     let offset = 0;

@@ -4,16 +4,25 @@ import {
   addShader, assembleShader, fuseHeadsShader, istaShader, packParams, patchifyShader, poolShader, rowNormShader,
 } from './shaders/elementwise';
 import { matmulKey, matmulParams, matmulShader, matmulTile, type MatmulDims, type MatmulShape, type MatmulVariant } from './shaders/matmul';
-import { LAYER_NORM_SHADER, layerNormParams, ROW_THREADS, SOFTMAX_SHADER, softmaxParams } from './shaders/rows';
+import { layerNormParams, layerNormShader, ROW_THREADS, softmaxParams, softmaxShader } from './shaders/rows';
 
 export interface KernelShape {
   /** Threads per workgroup of the one-output-per-thread kernels. */
   elementThreads: number;
   matmul: MatmulShape;
+  /** Workgroup-memory tiles and cooperative row reductions (GPUs) or plain per-thread loops (CPU emulations). */
+  cooperative: boolean;
 }
 
-/** Workgroup sizes within maxComputeInvocationsPerWorkgroup (256 in core WebGPU, 128 in compatibility mode). */
-export function kernelShape(limits: GPUSupportedLimits): KernelShape {
+export type KernelStyle = 'cooperative' | 'serial';
+
+/**
+ * Workgroup sizes within maxComputeInvocationsPerWorkgroup (256 in core WebGPU, 128 in compatibility
+ * mode). Serial kernels suit software adapters, which pay for every barrier with a thread switch.
+ */
+export function kernelShape(limits: GPUSupportedLimits, style: KernelStyle = 'cooperative'): KernelShape {
+  const cooperative = style === 'cooperative';
+  if (!cooperative) return { elementThreads: Math.min(64, limits.maxComputeInvocationsPerWorkgroup), matmul: { wx: 8, wy: 8, tiled: false }, cooperative };
   const invocations = limits.maxComputeInvocationsPerWorkgroup;
   const sizeX = limits.maxComputeWorkgroupSizeX;
   const sizeY = limits.maxComputeWorkgroupSizeY;
@@ -22,7 +31,7 @@ export function kernelShape(limits: GPUSupportedLimits): KernelShape {
   if (wx < 16 || wx * wy > invocations || ROW_THREADS > invocations) {
     throw new Error(`the WebGPU adapter allows only ${invocations} invocations per workgroup (${sizeX}x${sizeY}); at least 128 (16x8) are needed`);
   }
-  return { elementThreads: Math.min(256, invocations, sizeX), matmul: { wx, wy } };
+  return { elementThreads: Math.min(256, invocations, sizeX), matmul: { wx, wy, tiled: true }, cooperative };
 }
 
 export interface MatmulBuffers { a: GPUBuffer; b: GPUBuffer; c: GPUBuffer; bias?: GPUBuffer; r?: GPUBuffer }
@@ -70,11 +79,13 @@ export class Kernels {
   }
 
   layerNorm<T>(rec: Recorder<T>, x: GPUBuffer, gamma: GPUBuffer, beta: GPUBuffer, y: GPUBuffer, rows: number, width: number): void {
-    rec.dispatch(this.pipeline('layerNorm', () => LAYER_NORM_SHADER), [x, gamma, beta, y], layerNormParams(rows, width, 1e-5), rec.linear(rows, 1));
+    const c = this.shape.cooperative;
+    rec.dispatch(this.pipeline(`layerNorm:${c}`, () => layerNormShader(c)), [x, gamma, beta, y], layerNormParams(rows, width, 1e-5), rec.linear(rows, c ? 1 : ROW_THREADS));
   }
 
   softmax<T>(rec: Recorder<T>, s: GPUBuffer, rows: number, width: number): void {
-    rec.dispatch(this.pipeline('softmax', () => SOFTMAX_SHADER), [s], softmaxParams(rows, width), rec.linear(rows, 1));
+    const c = this.shape.cooperative;
+    rec.dispatch(this.pipeline(`softmax:${c}`, () => softmaxShader(c)), [s], softmaxParams(rows, width), rec.linear(rows, c ? 1 : ROW_THREADS));
   }
 
   patchify<T>(rec: Recorder<T>, pixels: GPUBuffer, out: GPUBuffer, images: number, p: { channels: number; imageSize: number; patchSize: number; grid: number; patches: number; patchDim: number }): void {

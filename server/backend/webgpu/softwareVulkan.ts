@@ -19,14 +19,16 @@ export interface SoftwareVulkan {
  * An ICD already named in the environment (e.g. by lavapipe's env.sh) wins.
  */
 export function useSoftwareVulkan(env: NodeJS.ProcessEnv = process.env): SoftwareVulkan {
-  if (!env.XDG_RUNTIME_DIR || !existsSync(env.XDG_RUNTIME_DIR)) {
-    // The loader warns on every start without a private runtime folder.
-    env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'crate-lens-xdg-'));
-  }
+  ensureRuntimeDir(env);
   const named = env.VK_ICD_FILENAMES ?? env.VK_DRIVER_FILES;
   if (named) return { icd: named };
   const icd = SWIFTSHADER_ICDS.find((p) => existsSync(p));
   if (!icd) return { reason: `no SwiftShader ICD at ${SWIFTSHADER_ICDS.join(' or ')} (install Debian's chromium and libvulkan1, see scripts/setup-webgpu-ci.sh)` };
   env.VK_ICD_FILENAMES = icd;
   return { icd };
+}
+
+/** The Vulkan loader warns on every start without a private runtime folder; headless machines often lack one. */
+export function ensureRuntimeDir(env: NodeJS.ProcessEnv = process.env): void {
+  if (!env.XDG_RUNTIME_DIR || !existsSync(env.XDG_RUNTIME_DIR)) env.XDG_RUNTIME_DIR = mkdtempSync(join(tmpdir(), 'crate-lens-xdg-'));
 }

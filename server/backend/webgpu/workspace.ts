@@ -5,7 +5,7 @@ import { WORK_BUFFERS, workFloats, type Shapes, type WorkBuffer } from './layout
 import type { Program } from './program';
 
 /** Readbacks of consecutive stages are grouped up to this size, so copying out one group overlaps the GPU's next. */
-const CHUNK_TARGET = 64 * 1024 * 1024;
+export const DEFAULT_CHUNK_BYTES = 64 * 1024 * 1024;
 
 export interface Chunk { program: Program; first: number; end: number; bytes: number }
 
@@ -15,7 +15,7 @@ export class Workspace {
   private staging: GPUBuffer[] = [];
   private stagingSize = 0;
 
-  constructor(private readonly device: GPUDevice, shapes: Shapes, readonly capacity: number) {
+  constructor(private readonly device: GPUDevice, shapes: Shapes, readonly capacity: number, private readonly chunkBytes = DEFAULT_CHUNK_BYTES) {
     const floats = workFloats(shapes);
     const entries = WORK_BUFFERS.map((name) => [name, device.createBuffer({
       // Never zero-sized: a 16-byte floor keeps bindings valid for degenerate shapes.
@@ -31,7 +31,7 @@ export class Workspace {
     let entry = this.programs.get(images);
     if (!entry) {
       const program = record(images);
-      entry = { program, chunks: chunkStages(program) };
+      entry = { program, chunks: chunkStages(program, this.chunkBytes) };
       this.programs.set(images, entry);
     }
     this.ensureStaging(Math.max(...entry.chunks.map((c) => c.bytes)));
@@ -57,13 +57,13 @@ export class Workspace {
   }
 }
 
-function chunkStages(program: Program): Chunk[] {
+function chunkStages(program: Program, target: number): Chunk[] {
   const chunks: Chunk[] = [];
   let first = 0;
   let bytes = 0;
   program.stages.forEach((stage, i) => {
     const own = stage.readbacks.reduce((n, r) => n + r.bytes, 0);
-    if (bytes > 0 && bytes + own > CHUNK_TARGET) {
+    if (bytes > 0 && bytes + own > target) {
       chunks.push({ program, first, end: i, bytes });
       first = i;
       bytes = 0;
