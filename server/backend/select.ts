@@ -1,4 +1,5 @@
-// Chooses the backend for a model from the user's setting.
+// Chooses the backend for a model from the user's setting: `auto` takes a hardware GPU through
+// WebGPU when one exists (never a software adapter) and the CPU otherwise.
 import type { CrateConfig } from '../model/config';
 import type { CrateWeights } from '../model/weights';
 import { createCpuBackend } from './cpu';
@@ -6,7 +7,27 @@ import type { Backend } from './types';
 
 export type BackendSetting = 'cpu' | 'auto' | 'webgpu';
 
+export interface BackendChoice { backend: Backend; note?: string }
+
 export async function createBackend(setting: BackendSetting, config: CrateConfig, weights: CrateWeights): Promise<Backend> {
-  if (setting === 'webgpu') throw new Error('the WebGPU backend is not available in this build; use "cpu" or "auto"');
-  return createCpuBackend(config, weights);
+  return (await chooseBackend(setting, config, weights)).backend;
+}
+
+/** Like createBackend, with a note when `auto` fell back to the CPU and why. */
+export async function chooseBackend(setting: BackendSetting, config: CrateConfig, weights: CrateWeights): Promise<BackendChoice> {
+  if (setting === 'cpu') return { backend: await createCpuBackend(config, weights) };
+  // Loaded lazily: a machine whose Dawn addon cannot load still runs on the CPU.
+  const webgpu = await import('./webgpu');
+  // The Vulkan loader complains on every start without a runtime folder.
+  webgpu.ensureRuntimeDir();
+  if (setting === 'webgpu') return { backend: await webgpu.createWebGpuBackend(config, weights, { allowSoftware: true }) };
+  let reason: string;
+  try {
+    const picked = await webgpu.pickAdapter('auto');
+    if (picked) return { backend: await webgpu.createWebGpuBackend(config, weights, { allowSoftware: false, picked }) };
+    reason = 'no hardware WebGPU adapter';
+  } catch (e) {
+    reason = `WebGPU failed: ${(e as Error).message}`;
+  }
+  return { backend: await createCpuBackend(config, weights), note: `backend auto: ${reason}, using the CPU` };
 }

@@ -7,7 +7,7 @@ export class UsageError extends Error {}
 
 export const USAGE = `usage:
   crate-lens analyze IMAGE|FOLDER... [--checkpoint PATH] [--config PATH | --preset NAME] [--heads N]
-                     [--resize squash|center-crop] [--backend cpu] [--format json|text] [--out DIR]
+                     [--resize squash|center-crop] [--backend cpu|auto|webgpu] [--format json|text] [--out DIR]
                      [--layer N] [--head N|mean] [--rollout-fusion mean|max|min] [--rollout-discard F]
                      [--batch N] [--top K]
   crate-lens eval LABELS.csv|FOLDER [--checkpoint PATH] [--config PATH | --preset NAME] [--heads N]
@@ -16,7 +16,7 @@ export const USAGE = `usage:
   crate-lens --help | --version
 Without a checkpoint, the embedded default model (a CRATE trained on Fashion-MNIST) is used.`;
 
-export interface ModelArgs { /** undefined: the embedded default model */ checkpoint?: string; config?: string; preset?: string; heads?: number; resize?: ResizeMode; backend: 'cpu' }
+export interface ModelArgs { /** undefined: the embedded default model */ checkpoint?: string; config?: string; preset?: string; heads?: number; resize?: ResizeMode; backend: 'cpu' | 'auto' | 'webgpu' }
 
 export interface AnalyzeArgs extends ModelArgs {
   command: 'analyze';
@@ -94,7 +94,7 @@ export function parseCli(argv: string[]): CliArgs {
     preset: v.preset,
     heads: integer(v.heads, '--heads', 1),
     resize: v.resize === undefined ? undefined : oneOf(v.resize, '--resize', ['squash', 'center-crop'] as const, 'squash'),
-    backend: oneOf(v.backend, '--backend', ['cpu'] as const, 'cpu'),
+    backend: oneOf(v.backend, '--backend', ['cpu', 'auto', 'webgpu'] as const, 'cpu'),
   };
   const format = oneOf(v.format, '--format', ['json', 'text'] as const, 'text');
   if (command === 'inspect') {

@@ -1,5 +1,5 @@
 // crate-lens: the analysis engine from the command line.
-import { createCpuBackend } from '../backend/cpu';
+import { chooseBackend } from '../backend/select';
 import { analyzeImages, writeHtmlReport } from '../engine/analyze';
 import type { ReportImage } from '../report/html';
 import { dictionaryStats } from '../engine/inspect';
@@ -23,7 +23,8 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
   const images = expandImages(args.images);
   if (images.length === 0) throw new UsageError('no images found in the given folders');
   const model = loadModel(args);
-  const backend = await createCpuBackend(model.config, model.weights);
+  const { backend, note } = await chooseBackend(args.backend, model.config, model.weights);
+  if (note) process.stderr.write(`crate-lens: ${note}\n`);
   const collected: ReportImage[] = [];
   try {
     const results = await analyzeImages(model, backend, images, {
@@ -62,7 +63,8 @@ async function evalCommand(args: EvalArgs): Promise<number> {
   if (set.length === 0) throw new UsageError(`no images in ${args.set}`);
   const outOfRange = set.find((s) => s.label >= model.config.numClasses);
   if (outOfRange) throw new Error(`${outOfRange.path}: label ${outOfRange.label} is outside the model's ${model.config.numClasses} classes`);
-  const backend = await createCpuBackend(model.config, model.weights);
+  const { backend, note } = await chooseBackend(args.backend, model.config, model.weights);
+  if (note) process.stderr.write(`crate-lens: ${note}\n`);
   try {
     const progress = process.stderr.isTTY || args.format === 'text';
     const report = await evaluate(model, backend, set, {

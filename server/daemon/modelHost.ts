@@ -2,7 +2,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync, watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import { createBackend } from '../backend/select';
+import { chooseBackend } from '../backend/select';
 import type { Backend } from '../backend/types';
 import { defaultCheckpoint } from '../engine/defaultModel';
 import { loadModel, type LoadedModel } from '../engine/loadModel';
@@ -70,7 +70,8 @@ export class ModelHost {
         preset: isPreset ? settings.config : undefined,
         resize: settings.resize === 'config' ? undefined : settings.resize,
       });
-      const backend = await createBackend(settings.backend, model.config, model.weights);
+      const { backend, note } = await chooseBackend(settings.backend, model.config, model.weights);
+      if (note) this.log(note);
       const id = createHash('sha1').update(readFileSync(model.checkpointPath)).update(JSON.stringify(model.config)).digest('hex');
       const summary = modelSummary(model, backend);
       this.log(`loaded ${model.checkpointPath} in ${(performance.now() - started).toFixed(0)} ms: ${model.parameters} parameters, config ${summary.configSource}, ${backend.device}`);
