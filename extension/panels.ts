@@ -29,7 +29,9 @@ table { border-collapse: collapse; font-variant-numeric: tabular-nums; } td, th 
 export function showReport(title: string, html: string): void {
   const nonce = randomBytes(16).toString('base64');
   const p = panel('crateLens.report', title);
-  p.webview.html = html.replace('<head>', `<head>${csp(nonce)}`).replace('<style>', `<style nonce="${nonce}">`);
+  // The report picks colours from the OS scheme; inside VS Code it follows the editor's theme instead.
+  const theme = `<style nonce="${nonce}">:root { --fg: var(--vscode-foreground); --bg: var(--vscode-editor-background); --muted: var(--vscode-descriptionForeground); --card: var(--vscode-sideBar-background, var(--vscode-editorWidget-background)); --accent: var(--vscode-charts-orange); }</style>`;
+  p.webview.html = html.replace('<head>', `<head>${csp(nonce)}`).replace('<style>', `<style nonce="${nonce}">`).replace('</head>', `${theme}</head>`);
 }
 
 function figure(src: string, caption: string): string {

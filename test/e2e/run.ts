@@ -167,7 +167,7 @@ async function main(): Promise<number> {
   if (flag('vsix')) {
     log('npm run package:vsix, then code-server --install-extension');
     run('npm', ['run', '--silent', 'package:vsix']);
-    run(CODE_SERVER, ['--extensions-dir', extensionsDir, '--user-data-dir', userData, '--install-extension', join(ROOT, `crate-lens-${version}.vsix`)], { env });
+    run(CODE_SERVER, ['--extensions-dir', extensionsDir, '--user-data-dir', userData, '--install-extension', join(ROOT, `crate-lens-linux-x64-${version}.vsix`)], { env });
   } else {
     stageExtension(extensionsDir, version);
   }
