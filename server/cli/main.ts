@@ -33,9 +33,9 @@ async function analyze(args: AnalyzeArgs): Promise<number> {
       rolloutFusion: args.rolloutFusion,
       rolloutDiscard: args.rolloutDiscard,
       heatmaps: args.out ? { dir: args.out, layer: args.layer, head: args.head, collect: collected } : undefined,
-      onProgress: args.format === 'text' && images.length > 8 ? (done, total) => process.stderr.write(`\ranalysed ${done}/${total}`) : undefined,
+      onProgress: process.stderr.isTTY && images.length > 8 ? (done, total) => process.stderr.write(`\ranalysed ${done}/${total}`) : undefined,
     });
-    if (args.format === 'text' && images.length > 8) process.stderr.write('\n');
+    if (process.stderr.isTTY && images.length > 8) process.stderr.write('\n');
     const report: AnalyzeReport = { model: modelSummary(model, backend), results };
     const reportFile = args.out ? await writeHtmlReport(args.out, report, collected) : undefined;
     await print(args.format === 'json' ? JSON.stringify(report) : formatAnalyze(report, reportFile));
