@@ -9,7 +9,9 @@ import {
   Methods, type AnalyzeParams, type DaemonState, type InspectReport, type RenderParams, type RenderResult,
 } from '../server/protocol';
 import { INSPECT_SCHEME, InspectDocuments } from './inspect';
-import { showComparison, showHeads, showReport } from './panels';
+import { showHeads, showReport } from './panels';
+import { LAYER_VIEW_ID, LayerPanels } from './sidePanel';
+import { imageFromHover } from './sidePanelData';
 import { readSettings } from './settings';
 import { Status } from './status';
 
@@ -26,9 +28,19 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   let lastState: DaemonState | undefined;
   let loadProgress: { resolve: () => void } | undefined;
+  const layerPanels = new LayerPanels(context.extensionUri, {
+    request: <T>(method: string, params: unknown, token?: vscode.CancellationToken): Promise<T> => {
+      if (!client) return Promise.reject(new Error('the daemon is not running'));
+      return token ? client.sendRequest<T>(method, params, token) : client.sendRequest<T>(method, params);
+    },
+    state: () => lastState,
+    log: (message) => output.appendLine(message),
+  });
+  context.subscriptions.push(layerPanels, vscode.window.registerWebviewViewProvider(LAYER_VIEW_ID, layerPanels));
   const onState = (state: DaemonState) => {
     lastState = state;
     status.show(state);
+    layerPanels.onModelState(state);
     if (state.state === 'loading' && !loadProgress) {
       void vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: 'CRATE Lens: loading model' }, () =>
         new Promise<void>((resolve) => { loadProgress = { resolve }; }));
@@ -64,6 +76,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
             if (c instanceof vscode.MarkdownString) {
               c.supportHtml = true;
               c.isTrusted = { enabledCommands: ['crateLens.showHeads', 'crateLens.compareLayers', 'crateLens.pickLayer'] };
+              // The layer comparison offers the last hovered image.
+              const image = imageFromHover(c.value);
+              if (image) layerPanels.rememberImage(image);
             }
           }
           return hover;
@@ -146,6 +161,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('crateLens.analyzeImage', async (uri?: vscode.Uri, selected?: vscode.Uri[]) => {
       const images = selected && selected.length > 1 ? selected.map((u) => u.fsPath) : [await pickImage(uri)].filter((p): p is string => !!p);
       if (images.length === 0) return;
+      layerPanels.rememberImage(images[0]);
       try {
         const { html } = await request<{ html: string }>(Methods.report, { images } satisfies AnalyzeParams, `CRATE Lens: analysing ${images.length} image(s)`);
         showReport(`CRATE: ${path.basename(images[0])}${images.length > 1 ? ` +${images.length - 1}` : ''}`, html);
@@ -154,6 +170,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     vscode.commands.registerCommand('crateLens.showHeads', async (args?: { image: string; layer?: number }) => {
       const image = args?.image ?? (await pickImage());
       if (!image) return;
+      layerPanels.rememberImage(image);
       try {
         showHeads(await request<RenderResult>(Methods.render, { image, layers: [args?.layer ?? -1], allHeads: true } satisfies RenderParams, 'CRATE Lens: rendering heads'));
       } catch (e) { reportError(e); }
@@ -165,11 +182,22 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
       const layer = await vscode.window.showQuickPick(Array.from({ length: depth }, (_, i) => ({ label: `layer ${i}`, index: i })), { placeHolder: 'Layer to show' });
       if (layer) await vscode.commands.executeCommand('crateLens.showHeads', { image, layer: layer.index });
     }),
-    vscode.commands.registerCommand('crateLens.compareLayers', async (args?: { image: string }) => {
-      const image = args?.image ?? (await pickImage());
-      const depth = depthOf();
-      if (!image || !depth) return;
-      showComparison(image, depth, (a, b) => request<RenderResult>(Methods.render, { image, layers: [a, b], allHeads: false } satisfies RenderParams));
+    // The hover's link, the palette and the explorer (an image, or a folder for its dataset view).
+    vscode.commands.registerCommand('crateLens.compareLayers', async (args?: { image?: string } | vscode.Uri) => {
+      try {
+        if (args instanceof vscode.Uri) {
+          const isFolder = (await vscode.workspace.fs.stat(args)).type & vscode.FileType.Directory;
+          return await layerPanels.openEditor(isFolder ? { folder: args.fsPath } : { image: args.fsPath });
+        }
+        const image = args?.image ?? (await pickImage());
+        if (image) await layerPanels.openEditor({ image });
+      } catch (e) { reportError(e); }
+    }),
+    vscode.commands.registerCommand('crateLens.openLayerComparison', async () => {
+      try { await layerPanels.openEditor(); } catch (e) { reportError(e); }
+    }),
+    vscode.commands.registerCommand('crateLens.layers.pickImage', async () => {
+      try { await layerPanels.pickInView(); } catch (e) { reportError(e); }
     }),
   );
 

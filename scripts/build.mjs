@@ -20,6 +20,20 @@ const builds = [
   { ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['server/main.ts'], outfile: 'dist/server.js' },
   { ...common, entryPoints: ['server/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
+  // The layer comparison page: a browser bundle (script and stylesheet) with its web components and
+  // charts inside, loaded by the webview from dist/webview/ only.
+  {
+    entryPoints: ['webview/main.ts'],
+    outdir: 'dist/webview',
+    bundle: true,
+    platform: 'browser',
+    format: 'iife',
+    target: 'chrome114',
+    minify: true,
+    sourcemap: false,
+    logLevel: 'info',
+    legalComments: 'eof',
+  },
 ];
 
 if (watch) {

@@ -12,12 +12,13 @@ import { ModelHost } from './daemon/modelHost';
 import { hoverMarkdown, renderLayer, renderView } from './daemon/render';
 import { resolveImagePath } from './daemon/resolve';
 import { ResultCache } from './daemon/results';
+import { panelImage, panelLayers, panelRollout, summarize } from './daemon/panel';
 import { renderHtmlReport, type ReportImage } from './report/html';
 import { encodePng, renderHeatmapOverlay } from './image';
 import { mergedPatchAttention } from './analysis/attention';
 import { upscaleNearest } from './report/upscale';
 import {
-  Methods, type AnalyzeParams, type AnalyzeReport, type DaemonSettings, type InspectReport, type RenderParams, type RenderResult,
+  Methods, PanelMethods, type PanelImageParams, type PanelLayersParams, type PanelRolloutParams, type SummarizeParams, type AnalyzeParams, type AnalyzeReport, type DaemonSettings, type InspectReport, type RenderParams, type RenderResult,
 } from './protocol';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -150,6 +151,12 @@ connection.onRequest(Methods.inspect, (): Promise<InspectReport> => guarded(asyn
   const active = await host.current();
   return { model: active.summary, dictionaries: await dictionaryStats(active.model) };
 }));
+
+// The layer comparison panel.
+connection.onRequest(PanelMethods.image, (params: PanelImageParams, token) => guarded(async () => panelImage(await host.current(), cache, params, signalOf(token))));
+connection.onRequest(PanelMethods.layers, (params: PanelLayersParams, token) => guarded(async () => panelLayers(await host.current(), cache, params, signalOf(token))));
+connection.onRequest(PanelMethods.rollout, (params: PanelRolloutParams, token) => guarded(async () => panelRollout(await host.current(), cache, params, signalOf(token))));
+connection.onRequest(PanelMethods.summarize, (params: SummarizeParams, token) => guarded(async () => summarize(await host.current(), params, signalOf(token))));
 
 connection.onShutdown(() => host.dispose());
 

@@ -190,21 +190,211 @@ export interface EvalReport {
   seconds: number;
 }
 
-// ---- Messages between the extension and its webview panels. ----
 
-export type PanelToExtension =
+// ---- Layer comparison panel (webview/, extension/sidePanel*.ts): daemon requests and page messages. ----
+
+export const PanelMethods = {
+  /** Extension -> daemon request: one image's full result, its model view and PCA map -> PanelImageResult. */
+  image: 'crateLens/panelImage',
+  /** Extension -> daemon request: pictures of some layers of one image -> PanelLayersResult. */
+  layers: 'crateLens/panelLayers',
+  /** Extension -> daemon request: attention rollout through every layer, for given options -> PanelRolloutResult. */
+  rollout: 'crateLens/panelRollout',
+  /** Extension -> daemon request: the per-layer numbers of a batch of images (no pictures) -> SummarizeResult. */
+  summarize: 'crateLens/summarize',
+} as const;
+
+export type HeadFusionName = RolloutResult['fusion'];
+
+/** The four per-layer measures the panel charts, in this order wherever a list of them is sent. */
+export const PANEL_MEASURES = ['sparsity', 'reconstructionError', 'istaResidual', 'codingRate'] as const;
+export type PanelMeasure = (typeof PANEL_MEASURES)[number];
+
+export interface PanelImageParams { image: string; size?: number }
+
+export interface PanelImageResult {
+  model: ModelSummary;
+  result: ImageResult;
+  /** The model's view of the image (what it was fed), upscaled, as a PNG data URI. */
+  view: string;
+  /** The last layer's PCA map (ImageResult.pca as a patch grid), as a PNG data URI. */
+  pca?: string;
+}
+
+export interface PanelLayersParams {
+  image: string;
+  /** Layers to render; negative counts from the end. */
+  layers: number[];
+  /** Side of the merged and mask pictures (default 224). */
+  size?: number;
+  /** Side of the per-head pictures (default 112). */
+  headSize?: number;
+}
+
+export interface LayerPictures {
+  index: number;
+  /** CLS attention, heads merged (mean), over the image. */
+  merged: string;
+  /** DINO threshold-0.6 mask of the merged attention. */
+  mask: string;
+  /** CLS attention of each head. */
+  heads: string[];
+  /** DINO mask of each head. */
+  headMasks: string[];
+}
+
+export interface PanelLayersResult { layers: LayerPictures[] }
+
+export interface PanelRolloutParams {
+  image: string;
+  fusion: HeadFusionName;
+  /** Fraction of the smallest fused attention entries dropped per layer, in [0, 1). */
+  discard: number;
+  size?: number;
+}
+
+export interface PanelRolloutResult {
+  fusion: HeadFusionName;
+  discard: number;
+  /** [layer][patch]: rollout through layers 0..layer, CLS row over patches, max = 1. The last equals ImageResult.rollout. */
+  cls: number[][];
+  /** [layer]: the same as heatmaps over the image, PNG data URIs. */
+  pictures: string[];
+}
+
+export interface SummarizeParams { images: string[] }
+
+export interface LayerSummary {
+  sparsity: number;
+  reconstructionError: number;
+  istaResidual: number;
+  codingRate: number;
+  histogram: HistogramResult;
+}
+
+export interface ImageSummary {
+  image: string;
+  error?: string;
+  top?: PredictionResult;
+  layers?: LayerSummary[];
+}
+
+export interface SummarizeResult { model: ModelSummary; results: ImageSummary[] }
+
+/** One layer of a dataset aggregate: each measure's spread over the images, and their pooled histogram. */
+export interface DatasetLayerAggregate {
+  index: number;
+  sparsity: Spread;
+  reconstructionError: Spread;
+  istaResidual: Spread;
+  codingRate: Spread;
+  /** The images' ISTA-output histograms pooled over (0, max] (bins of images with a smaller max are spread proportionally). */
+  histogram: HistogramResult;
+}
+
+export interface DatasetAggregate {
+  /** Images analysed so far (failures excluded). */
+  images: number;
+  failed: number;
+  layers: DatasetLayerAggregate[];
+}
+
+/** One image of a dataset run, as the page lists and sorts it. */
+export interface DatasetRow {
+  image: string;
+  /** Path relative to the workspace (for display). */
+  name: string;
+  error?: string;
+  label?: string;
+  probability?: number;
+  /** [layer][measure], measures in PANEL_MEASURES order. */
+  values?: number[][];
+}
+
+export type DatasetPhase = 'running' | 'done' | 'cancelled' | 'error';
+
+export interface PanelModelState {
+  state: DaemonState['state'];
+  message?: string;
+  depth?: number;
+  heads?: number;
+  /** Patches per side. */
+  grid?: number;
+}
+
+/** Messages from the layer comparison page to the extension (validated by parseLayerPanelMessage). */
+export type LayerPanelToExtension =
+  | { type: 'ready' }
+  | { type: 'pickImage' }
+  | { type: 'useLastImage' }
+  | { type: 'openImage'; image: string }
   | { type: 'selectLayers'; a: number; b: number }
-  | { type: 'ready' };
+  | { type: 'rollout'; fusion: HeadFusionName; discard: number }
+  | { type: 'pickFolder' }
+  | { type: 'runDataset'; source: string }
+  | { type: 'cancelDataset' }
+  | { type: 'exportPng'; name: string; dataUrl: string }
+  | { type: 'exportData'; scope: 'image' | 'dataset'; format: 'csv' | 'json' };
 
-export type ExtensionToPanel =
-  | { type: 'layers'; a: RenderedLayer; b: RenderedLayer; depth: number }
-  | { type: 'error'; message: string };
+/** Messages from the extension to the layer comparison page. */
+export type ExtensionToLayerPanel =
+  | { type: 'model'; model: PanelModelState }
+  | { type: 'lastImage'; image?: string; name?: string }
+  | { type: 'busy'; message?: string }
+  | { type: 'error'; message: string }
+  | { type: 'notice'; message: string }
+  | { type: 'image'; image: string; name: string; data: PanelImageResult; a: number; b: number }
+  | { type: 'layers'; image: string; pictures: LayerPictures[] }
+  | { type: 'rollout'; image: string; rollout: PanelRolloutResult }
+  | { type: 'showDataset' }
+  | { type: 'datasetSource'; source: string }
+  | {
+    type: 'dataset';
+    source: string;
+    phase: DatasetPhase;
+    done: number;
+    total: number;
+    aggregate: DatasetAggregate;
+    /** Rows new since the last message; all rows when `reset`. */
+    rows: DatasetRow[];
+    reset: boolean;
+    message?: string;
+  };
 
-/** Validates a message from a webview: pages are untrusted, their messages are checked before use. */
-export function parsePanelMessage(raw: unknown): PanelToExtension | undefined {
-  if (typeof raw !== 'object' || raw === null) return undefined;
+/** Largest PNG data URL a page may send for export (bytes of text). */
+export const MAX_EXPORT_DATA_URL = 64 * 1024 * 1024;
+
+const isLayerIndex = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 0 && (v as number) < 4096;
+const isShortString = (v: unknown, max: number): v is string => typeof v === 'string' && v.length > 0 && v.length <= max;
+
+/** Validates a message from the layer comparison page: pages are untrusted, their messages are checked before use. */
+export function parseLayerPanelMessage(raw: unknown): LayerPanelToExtension | undefined {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return undefined;
   const m = raw as Record<string, unknown>;
-  if (m.type === 'ready') return { type: 'ready' };
-  if (m.type === 'selectLayers' && Number.isInteger(m.a) && Number.isInteger(m.b)) return { type: 'selectLayers', a: m.a as number, b: m.b as number };
-  return undefined;
+  switch (m.type) {
+    case 'ready':
+    case 'pickImage':
+    case 'useLastImage':
+    case 'pickFolder':
+    case 'cancelDataset':
+      return { type: m.type };
+    case 'openImage':
+      return isShortString(m.image, 4096) ? { type: 'openImage', image: m.image } : undefined;
+    case 'selectLayers':
+      return isLayerIndex(m.a) && isLayerIndex(m.b) ? { type: 'selectLayers', a: m.a, b: m.b } : undefined;
+    case 'rollout':
+      return (m.fusion === 'mean' || m.fusion === 'max' || m.fusion === 'min') && typeof m.discard === 'number' && m.discard >= 0 && m.discard < 1
+        ? { type: 'rollout', fusion: m.fusion, discard: m.discard } : undefined;
+    case 'runDataset':
+      return isShortString(m.source, 4096) && m.source.trim().length > 0 ? { type: 'runDataset', source: m.source.trim() } : undefined;
+    case 'exportPng':
+      return isShortString(m.name, 200) && /^[A-Za-z0-9._-]+$/.test(m.name) && isShortString(m.dataUrl, MAX_EXPORT_DATA_URL)
+        && /^data:image\/png;base64,[A-Za-z0-9+/]+=*$/.test(m.dataUrl)
+        ? { type: 'exportPng', name: m.name, dataUrl: m.dataUrl } : undefined;
+    case 'exportData':
+      return (m.scope === 'image' || m.scope === 'dataset') && (m.format === 'csv' || m.format === 'json')
+        ? { type: 'exportData', scope: m.scope, format: m.format } : undefined;
+    default:
+      return undefined;
+  }
 }

@@ -2,7 +2,7 @@
 import { mergedPatchAttention } from '../analysis/attention';
 import { heatmapGrid, resolveLayer } from '../engine/analyze';
 import { encodePng, renderHeatmapOverlay, renderMask, type Raster } from '../image';
-import type { ImageResult, RenderedLayer } from '../protocol';
+import type { ImageResult, LayerPictures, RenderedLayer } from '../protocol';
 import { upscaleNearest } from '../report/upscale';
 
 export const pngDataUri = (img: Raster) => `data:image/png;base64,${Buffer.from(encodePng(img)).toString('base64')}`;
@@ -66,4 +66,38 @@ export function hoverMarkdown(view: Raster, result: ImageResult, options: HoverO
       commandLink('Another layer…', 'crateLens.pickLayer', { image }, 'Analyse with another layer'),
     ].join(' · '),
   ].join('\n');
+}
+
+// ---- Pictures for the layer comparison panel. ----
+
+/** Every picture of one layer for the panel: merged attention and mask, and each head's attention and mask. */
+export function renderLayerPictures(view: Raster, result: ImageResult, layer: number, size = 224, headSize = 112): LayerPictures {
+  const layers = result.layers!;
+  const index = resolveLayer(layer, layers.length);
+  const grid = result.grid!.width;
+  const l = layers[index];
+  return {
+    index,
+    merged: pngDataUri(renderHeatmapOverlay(view, mergedPatchAttention(l.clsAttention), grid, grid, { outputSize: size })),
+    mask: pngDataUri(renderMask(view, l.dinoMaskMerged, grid, grid, { outputSize: size })),
+    heads: l.clsAttention.map((row) => pngDataUri(renderHeatmapOverlay(view, row.slice(1), grid, grid, { outputSize: headSize }))),
+    headMasks: l.dinoMask.map((mask) => pngDataUri(renderMask(view, mask, grid, grid, { outputSize: headSize }))),
+  };
+}
+
+/** A per-patch score grid (e.g. a rollout row) as a heatmap over the view. */
+export function renderPatchHeatmap(view: Raster, scores: number[], grid: number, size = 224): string {
+  return pngDataUri(renderHeatmapOverlay(view, scores, grid, grid, { outputSize: size }));
+}
+
+/** The PCA map: one RGB colour per patch (components in [0, 1]), drawn as a grid of square cells. */
+export function renderPcaMap(pca: number[][], grid: number, size = 224): string {
+  const cells: Raster = { width: grid, height: grid, channels: 3, data: new Uint8Array(grid * grid * 3) };
+  for (let p = 0; p < grid * grid; p++) {
+    for (let c = 0; c < 3; c++) {
+      const v = pca[p]?.[c] ?? 0;
+      cells.data[p * 3 + c] = Math.round(255 * Math.min(1, Math.max(0, Number.isFinite(v) ? v : 0)));
+    }
+  }
+  return pngDataUri(upscaleNearest(cells, size));
 }

@@ -6,6 +6,7 @@ import { brokenCheckpoint } from './broken';
 import { allHeads } from './heads';
 import { hoverMarkdown, hoverPython } from './hover';
 import { inspectModel } from './inspect';
+import { layerPanel } from './panel';
 import { status } from './status';
 
-export const specs: Spec[] = [status, hoverMarkdown, hoverPython, allHeads, inspectModel, analyzeImage, brokenCheckpoint];
+export const specs: Spec[] = [status, hoverMarkdown, hoverPython, allHeads, inspectModel, analyzeImage, brokenCheckpoint, layerPanel];
