@@ -8,16 +8,8 @@ import { upscaleNearest } from '../report/upscale';
 export const pngDataUri = (img: Raster) => `data:image/png;base64,${Buffer.from(encodePng(img)).toString('base64')}`;
 
 export function renderLayer(view: Raster, result: ImageResult, layer: number, allHeads: boolean, size = 224): RenderedLayer {
-  const layers = result.layers!;
-  const index = resolveLayer(layer, layers.length);
-  const grid = result.grid!.width;
-  const l = layers[index];
-  return {
-    index,
-    merged: pngDataUri(renderHeatmapOverlay(view, mergedPatchAttention(l.clsAttention), grid, grid, { outputSize: size })),
-    heads: allHeads ? l.clsAttention.map((row) => pngDataUri(renderHeatmapOverlay(view, row.slice(1), grid, grid, { outputSize: size }))) : [],
-    mask: pngDataUri(renderMask(view, l.dinoMaskMerged, grid, grid, { outputSize: size })),
-  };
+  const p = renderLayerPictures(view, result, layer, size, size, { heads: allHeads, headMasks: false });
+  return { index: p.index, merged: p.merged, heads: p.heads, mask: p.mask };
 }
 
 export function renderView(view: Raster, size = 224): string { return pngDataUri(upscaleNearest(view, size)); }
@@ -71,7 +63,10 @@ export function hoverMarkdown(view: Raster, result: ImageResult, options: HoverO
 // ---- Pictures for the layer comparison panel. ----
 
 /** Every picture of one layer for the panel: merged attention and mask, and each head's attention and mask. */
-export function renderLayerPictures(view: Raster, result: ImageResult, layer: number, size = 224, headSize = 112): LayerPictures {
+export function renderLayerPictures(
+  view: Raster, result: ImageResult, layer: number, size = 224, headSize = 112,
+  include: { heads: boolean; headMasks: boolean } = { heads: true, headMasks: true },
+): LayerPictures {
   const layers = result.layers!;
   const index = resolveLayer(layer, layers.length);
   const grid = result.grid!.width;
@@ -80,8 +75,8 @@ export function renderLayerPictures(view: Raster, result: ImageResult, layer: nu
     index,
     merged: pngDataUri(renderHeatmapOverlay(view, mergedPatchAttention(l.clsAttention), grid, grid, { outputSize: size })),
     mask: pngDataUri(renderMask(view, l.dinoMaskMerged, grid, grid, { outputSize: size })),
-    heads: l.clsAttention.map((row) => pngDataUri(renderHeatmapOverlay(view, row.slice(1), grid, grid, { outputSize: headSize }))),
-    headMasks: l.dinoMask.map((mask) => pngDataUri(renderMask(view, mask, grid, grid, { outputSize: headSize }))),
+    heads: include.heads ? l.clsAttention.map((row) => pngDataUri(renderHeatmapOverlay(view, row.slice(1), grid, grid, { outputSize: headSize }))) : [],
+    headMasks: include.headMasks ? l.dinoMask.map((mask) => pngDataUri(renderMask(view, mask, grid, grid, { outputSize: headSize }))) : [],
   };
 }
 

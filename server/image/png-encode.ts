@@ -4,7 +4,8 @@ import { Raster, assertRaster } from './raster';
 
 const COLOR_TYPE = { 1: 0, 2: 4, 3: 2, 4: 6 } as const;
 
-function chunk(type: string, body: Uint8Array): Uint8Array {
+/** One PNG chunk: length, type, body and CRC. */
+export function pngChunk(type: string, body: Uint8Array): Uint8Array {
   const out = new Uint8Array(12 + body.length);
   const view = new DataView(out.buffer);
   view.setUint32(0, body.length);
@@ -74,7 +75,7 @@ export function encodePng(img: Raster): Uint8Array {
   ihdr[8] = 8;
   ihdr[9] = COLOR_TYPE[img.channels];
   const signature = Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10);
-  const parts = [signature, chunk('IHDR', ihdr), chunk('IDAT', deflateSync(filterRows(img))), chunk('IEND', new Uint8Array(0))];
+  const parts = [signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(filterRows(img))), pngChunk('IEND', new Uint8Array(0))];
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

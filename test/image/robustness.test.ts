@@ -2,18 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ImageError, convertChannels, decodeImage } from '../../server/image';
-import { crc32 } from '../../server/image/crc32';
+import { pngChunk } from '../../server/image/png-encode';
 import { assertMatches, decodeCase, manifest, readFixture, rng } from '../fixtures/imaging/fixtures';
 
-function pngChunk(type: string, body: Uint8Array): Uint8Array {
-  const out = new Uint8Array(12 + body.length);
-  const view = new DataView(out.buffer);
-  view.setUint32(0, body.length);
-  for (let i = 0; i < 4; i++) out[4 + i] = type.charCodeAt(i);
-  out.set(body, 8);
-  view.setUint32(8 + body.length, crc32(out, 4, 8 + body.length));
-  return out;
-}
 
 function concat(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
