@@ -75,7 +75,10 @@ export function encodePng(img: Raster): Uint8Array {
   ihdr[8] = 8;
   ihdr[9] = COLOR_TYPE[img.channels];
   const signature = Uint8Array.of(137, 80, 78, 71, 13, 10, 26, 10);
-  const parts = [signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(filterRows(img))), pngChunk('IEND', new Uint8Array(0))];
+  return concatBytes(signature, pngChunk('IHDR', ihdr), pngChunk('IDAT', deflateSync(filterRows(img))), pngChunk('IEND', new Uint8Array(0)));
+}
+
+export function concatBytes(...parts: Uint8Array[]): Uint8Array {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

@@ -2,19 +2,9 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ImageError, convertChannels, decodeImage } from '../../server/image';
-import { pngChunk } from '../../server/image/png-encode';
+import { concatBytes as concat, pngChunk } from '../../server/image/png-encode';
 import { assertMatches, decodeCase, manifest, readFixture, rng } from '../fixtures/imaging/fixtures';
 
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
 
 function png(width: number, height: number): Uint8Array {
   const ihdr = new Uint8Array(13);
