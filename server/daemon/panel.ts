@@ -2,6 +2,7 @@
 // attention rollout through every layer for given options, and light per-image summaries for datasets.
 import { analyzeImages, CancelledError } from '../engine/analyze';
 import { rolloutCls } from '../analysis/rollout';
+import { fusedAttention } from '../analysis/measures';
 import type {
   HeadFusionName, ImageSummary, PanelImageParams, PanelImageResult, PanelLayersParams, PanelLayersResult, PanelRolloutParams,
   PanelRolloutResult, SummarizeParams, SummarizeResult,
@@ -53,12 +54,11 @@ export async function panelRollout(active: ActiveModel, cache: ResultCache, para
   const { result, prepared } = await cache.analyse(active, params.image, signal);
   if (signal.aborted) throw new CancelledError();
   // The cached analysis keeps measures, not activations: one more forward pass gives the fused attention.
-  const capture = await active.backend.forward(prepared.input, 1);
+  const capture = await active.backend.forward(prepared.input, 1, { headExtremes: fusion !== 'mean' });
   if (signal.aborted) throw new CancelledError();
   const grid = result.grid!.width;
   const tokens = grid * grid + 1;
-  const key = fusion === 'mean' ? 'attnMean' : fusion === 'max' ? 'attnMax' : 'attnMin';
-  const fused = capture.layers.map((l) => discardSmallest(l[key], tokens, discard));
+  const fused = fusedAttention(capture, fusion).map((f) => discardSmallest(f, tokens, discard));
   const cls = fused.map((_, layer) => rolloutCls(fused.slice(0, layer + 1), 0, tokens, 0));
   const size = clampSize(params.size, 224);
   return { fusion, discard, cls, pictures: cls.map((row) => renderPatchHeatmap(prepared.view, row, grid, size)) };
