@@ -46,7 +46,7 @@ export function pcaFromGram(gram: Float32Array, offset: number, n: number, compo
   return Array.from({ length: n }, (_, t) => normalised.map((s) => s[t]));
 }
 
-const LANCZOS_STEPS = 64;
+const LANCZOS_STEPS = 24;
 
 /**
  * The `k` largest eigenpairs of a symmetric n x n matrix by Lanczos with full reorthogonalisation
@@ -61,6 +61,7 @@ export function topEigenpairs(m: Float64Array, n: number, k: number): { values: 
   scale(q, 1 / norm(q));
   let scaleOfM = 0;
   for (let i = 0; i < n * n; i++) scaleOfM = Math.max(scaleOfM, Math.abs(m[i]));
+  const mq: Float64Array[] = [];
   for (let step = 0; step < Math.min(n, LANCZOS_STEPS); step++) {
     basis.push(q);
     const w = new Float64Array(n);
@@ -70,6 +71,7 @@ export function topEigenpairs(m: Float64Array, n: number, k: number): { values: 
       for (let b = 0; b < n; b++) s += m[row + b] * q[b];
       w[a] = s;
     }
+    mq.push(w.slice());
     // Twice is enough to keep the basis orthogonal to working precision.
     for (let pass = 0; pass < 2; pass++) for (const v of basis) axpy(w, v, -dot(w, v));
     const length = norm(w);
@@ -77,18 +79,9 @@ export function topEigenpairs(m: Float64Array, n: number, k: number): { values: 
     q = w;
     scale(q, 1 / length);
   }
-  // Projected matrix H = Q^T M Q (built directly: cheap at this size and exact to rounding).
+  // Projected matrix H = Q^T M Q from the products already made (exact to rounding, unlike the
+  // recurrence's tridiagonal).
   const r = basis.length;
-  const mq = basis.map((v) => {
-    const out = new Float64Array(n);
-    for (let a = 0; a < n; a++) {
-      let s = 0;
-      const row = a * n;
-      for (let b = 0; b < n; b++) s += m[row + b] * v[b];
-      out[a] = s;
-    }
-    return out;
-  });
   const h = new Float64Array(r * r);
   for (let i = 0; i < r; i++) for (let j = i; j < r; j++) h[i * r + j] = h[j * r + i] = dot(basis[i], mq[j]);
   const { values, vectors } = jacobiEigen(h, r);
