@@ -263,7 +263,8 @@ class Machine {
         const items = this.popMark();
         const set = this.top();
         if (!(set instanceof PySet) || set.frozen) this.fail(`ADDITEMS on a ${typeName(set)}`);
-        set.items.push(...items);
+        // Not push(...items): spreading a long MARK group overflows the call stack.
+        for (const item of items) set.items.push(item);
         return;
       }
       case 0x91: return this.push(new PySet(this.popMark(), true)); // FROZENSET
