@@ -1,7 +1,7 @@
 // The fuzz harness itself: a synchronous reader that never returns is stopped by the time
 // limit, and the input it was stuck on is saved (node:test's own timeout cannot do this).
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'node:test';
 import { FuzzWorker, runProperty } from './harness';
@@ -16,6 +16,7 @@ test('a property that never returns is stopped and its input saved', async () =>
     const file = / is in (.+)$/.exec(error.message)?.[1] ?? '';
     assert.ok(existsSync(file), file);
     assert.deepEqual([...readFileSync(file)].slice(1), [1, 2, 3]);
+    rmSync(file);
     return true;
   });
   assert.equal(worker.dead, true);

@@ -40,8 +40,10 @@ export class FuzzWorker {
   }
 
   private die(why: string): void {
+    // After terminate() the caller has already reported (and saved) the input.
+    const where = this.dead ? '' : this.inFlight();
     this.dead = true;
-    this.settle((p) => p.reject(new Error(`${why}${this.inFlight()}`)));
+    this.settle((p) => p.reject(new Error(`${why}${where}`)));
   }
 
   private settle(action: (p: NonNullable<FuzzWorker['pending']>) => void): void {
