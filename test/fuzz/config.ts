@@ -6,6 +6,8 @@
 //   CRATE_LENS_FUZZ_PATH=3:1:0    replay one shrunk counterexample (with its seed; pick the test
 //                                 with --test-name-pattern)
 //   CRATE_LENS_FUZZ_TIMEOUT_S=600 per-property limit after which the run counts as hung
+//
+// `node --import tsx test/fuzz/outcomes.ts [filter]` shows which checks a property's inputs reach.
 
 export const DEFAULT_SEED = 0x5eed_c8a7;
 
