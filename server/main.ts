@@ -52,7 +52,7 @@ function documentPath(uri: string): string | undefined {
 }
 
 function resolveContext(uri: string): ResolveContext {
-  return { documentPath: documentPath(uri), workspaceFolders, allowOutside: settings?.security.allowImagesOutsideWorkspace ?? false };
+  return { documentPath: documentPath(uri), workspaceFolders, allowOutside: settings?.security?.allowImagesOutsideWorkspace === true };
 }
 
 connection.onInitialize((params: InitializeParams) => {
