@@ -38,6 +38,8 @@ export function readSettings(): DaemonSettings {
       head: head === 'mean' || !/^\d+$/.test(head) ? 'mean' : Number(head),
     },
     cacheSize: c.get<number>('cacheSize', 64),
+    // Machine-scoped in package.json, so a workspace's own settings cannot turn it on.
+    security: { allowImagesOutsideWorkspace: c.get<boolean>('security.allowImagesOutsideWorkspace', false) === true },
   };
   // A checkpoint from an untrusted workspace is not even read until the user trusts the folder.
   if (!vscode.workspace.isTrusted && ((checkpoint && insideWorkspace(checkpoint)) || (config && insideWorkspace(config)))) {

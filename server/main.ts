@@ -9,8 +9,8 @@ import { analyzeImages, CancelledError, resolveLayer } from './engine/analyze';
 import { dictionaryStats } from './engine/inspect';
 import { findImageRefs, imageRefAt } from './daemon/imageRefs';
 import { ModelHost } from './daemon/modelHost';
-import { hoverMarkdown, renderLayer, renderView } from './daemon/render';
-import { resolveImagePath } from './daemon/resolve';
+import { hoverMarkdown, markdownText, renderLayer, renderView } from './daemon/render';
+import { outsideMessage, resolveImagePath, type ResolveContext } from './daemon/resolve';
 import { ResultCache } from './daemon/results';
 import { panelImage, panelLayers, panelRollout, summarize } from './daemon/panel';
 import { renderHtmlReport, type ReportImage } from './report/html';
@@ -51,6 +51,10 @@ function documentPath(uri: string): string | undefined {
   return uri.startsWith('file:') ? fileURLToPath(uri) : undefined;
 }
 
+function resolveContext(uri: string): ResolveContext {
+  return { documentPath: documentPath(uri), workspaceFolders, allowOutside: settings?.security?.allowImagesOutsideWorkspace === true };
+}
+
 connection.onInitialize((params: InitializeParams) => {
   workspaceFolders = (params.workspaceFolders ?? []).map((f) => documentPath(f.uri)).filter((p): p is string => !!p);
   return {
@@ -82,17 +86,20 @@ connection.onHover(async (params, token): Promise<Hover | null> => {
   const line = document.getText({ start: { line: params.position.line, character: 0 }, end: { line: params.position.line + 1, character: 0 } });
   const ref = imageRefAt(line, params.position.character);
   if (!ref) return null;
-  const path = resolveImagePath(ref.path, documentPath(document.uri), workspaceFolders);
+  const resolution = resolveImagePath(ref.path, resolveContext(document.uri));
   const range = { start: { line: params.position.line, character: ref.start }, end: { line: params.position.line, character: ref.end } };
-  if (!path) return null;
+  if (resolution.status === 'missing') return null;
   const markdown = (value: string): Hover => ({ contents: { kind: MarkupKind.Markdown, value }, range });
+  // Messages quote paths and file contents: escaped, so they cannot add links or HTML to the hover.
+  const problem = (message: string): Hover => markdown(`**CRATE Lens:** ${markdownText(message)}`);
+  if (resolution.status === 'outside') return problem(outsideMessage(ref.path, resolution));
   try {
     const active = await host.current();
-    const { result, prepared } = await cache.analyse(active, path, signalOf(token));
+    const { result, prepared } = await cache.analyse(active, resolution.path, signalOf(token));
     return markdown(hoverMarkdown(prepared.view, result, { layer: settings.hover.layer, head: settings.hover.head }));
   } catch (e) {
     if (e instanceof CancelledError || token.isCancellationRequested) return null;
-    return markdown(`**CRATE Lens:** ${(e as Error).message}`);
+    return problem((e as Error).message);
   }
 });
 
@@ -102,9 +109,10 @@ connection.onDocumentLinks((params): DocumentLink[] => {
   const text = document.getText();
   const links: DocumentLink[] = [];
   for (const ref of findImageRefs(text)) {
-    const path = resolveImagePath(ref.path, documentPath(document.uri), workspaceFolders);
-    if (!path) continue;
-    links.push({ range: { start: document.positionAt(ref.start), end: document.positionAt(ref.end) }, target: pathToFileURL(path).toString(), tooltip: 'Open image' });
+    // Only images a hover may read get a link, so a link never confirms a file outside exists.
+    const resolution = resolveImagePath(ref.path, resolveContext(document.uri));
+    if (resolution.status !== 'ok') continue;
+    links.push({ range: { start: document.positionAt(ref.start), end: document.positionAt(ref.end) }, target: pathToFileURL(resolution.path).toString(), tooltip: 'Open image' });
   }
   return links;
 });

@@ -102,6 +102,13 @@ export interface DaemonSettings {
   hover: { enabled: boolean; layer: number; head: number | 'mean' };
   /** Analysed images kept in memory. */
   cacheSize: number;
+  security: {
+    /**
+     * Let image references in documents reach files whose real path lies outside the workspace
+     * folders (with no folder open: outside the document's folder). Off by default.
+     */
+    allowImagesOutsideWorkspace: boolean;
+  };
   /** Why the checkpoint must not be loaded yet (e.g. an untrusted workspace); the daemon waits. */
   blocked?: string;
 }

@@ -13,6 +13,8 @@ export interface UnpickleOptions {
   maxObjects?: number;
   /** Cap on MARK nesting. */
   maxDepth?: number;
+  /** Cap on the elements allowlisted calls copy (dicts, pair lists, strings), all calls together. */
+  maxCopied?: number;
 }
 
 const DEFAULT_MAX_OBJECTS = 10_000_000;
@@ -35,6 +37,8 @@ class Machine {
   private pushed = 0;
   private readonly maxObjects: number;
   private readonly maxDepth: number;
+  private copied = 0;
+  private readonly maxCopied: number;
   /** Which allowlisted global produced an object, so BUILD on it can be judged. */
   private readonly origin = new WeakMap<object, string>();
 
@@ -44,6 +48,7 @@ class Machine {
   ) {
     this.maxObjects = options.maxObjects ?? DEFAULT_MAX_OBJECTS;
     this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.maxCopied = options.maxCopied ?? DEFAULT_MAX_OBJECTS;
   }
 
   run(): PyValue {
@@ -263,7 +268,8 @@ class Machine {
         const items = this.popMark();
         const set = this.top();
         if (!(set instanceof PySet) || set.frozen) this.fail(`ADDITEMS on a ${typeName(set)}`);
-        set.items.push(...items);
+        // Not push(...items): spreading a long MARK group overflows the call stack.
+        for (const item of items) set.items.push(item);
         return;
       }
       case 0x91: return this.push(new PySet(this.popMark(), true)); // FROZENSET
@@ -371,6 +377,11 @@ class Machine {
         `checkpoint refused: pickle calls forbidden global '${printable(callable.qualified)}' (allowed only as a storage type)`,
       );
     }
+    // A memoised dict or string costs a few bytes to pass again, and OrderedDict(d) or
+    // _codecs.encode(s) copies it each time: without a budget a small pickle can ask for
+    // gigabytes. Counted before the call.
+    for (const arg of args) this.copied += sizeOf(arg);
+    if (this.copied > this.maxCopied) this.fail(`allowlisted calls would copy more than ${this.maxCopied} elements`);
     const result = impl.call(args);
     if (typeof result === 'object' && result !== null) this.origin.set(result, callable.qualified);
     return result;
@@ -447,6 +458,14 @@ class Machine {
     }
     return this.text(escapeDecode(body.subarray(1, body.length - 1)));
   }
+}
+
+/** What copying a call argument costs: its length for containers, strings and bytes. */
+function sizeOf(value: PyValue): number {
+  if (value instanceof Map) return value.size;
+  if (Array.isArray(value) || typeof value === 'string' || value instanceof Uint8Array) return value.length;
+  if (value instanceof PyTuple) return value.items.length;
+  return 1;
 }
 
 function narrow(value: bigint): number | bigint {

@@ -37,9 +37,36 @@ export function readTorchZip(bytes: Uint8Array): Checkpoint {
 
   const root = unpickle(zip.read(`${archive}/data.pkl`), { persistentLoad });
   const found = findStateDict(root, (value): value is TensorRef => value instanceof TensorRef);
+  checkTotalElements([...found.entries.values()]);
   const tensors = new Map<string, TensorData>();
   for (const [key, ref] of found.entries) tensors.set(key, toTensorData(ref));
   return { format: 'pytorch-zip', tensors, container: found.container };
+}
+
+/** Tied weights view one storage a few times; views of one storage beyond that only multiply memory. */
+const MAX_VIEWS_PER_ELEMENT = 4;
+/** Room for the one large broadcast view checkView allows. */
+const BROADCAST_ALLOWANCE = 1 << 24;
+
+/**
+ * Each view is bounded by its storage, but a small file can hold thousands of views of one
+ * storage, and each is expanded to its own float32 array: checked before any is expanded.
+ */
+function checkTotalElements(refs: readonly TensorRef[]): void {
+  const storages = new Set<StorageRef>();
+  let stored = 0;
+  let viewed = 0;
+  for (const ref of refs) {
+    viewed += ref.shape.reduce((n, d) => n * d, 1);
+    if (!storages.has(ref.storage)) {
+      storages.add(ref.storage);
+      stored += ref.storage.numel;
+    }
+  }
+  const limit = MAX_VIEWS_PER_ELEMENT * stored + BROADCAST_ALLOWANCE;
+  if (viewed > limit) {
+    throw new CheckpointError(`the state dict's tensors hold ${viewed} elements, more than ${limit} (${MAX_VIEWS_PER_ELEMENT} views of each of the ${stored} stored elements, plus ${BROADCAST_ALLOWANCE}): refused`);
+  }
 }
 
 /** The folder holding data.pkl; torch names it after the file, but renamed files keep the old name. */

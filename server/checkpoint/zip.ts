@@ -25,17 +25,29 @@ const U16_MAX = 0xffff;
 /** Deflate cannot expand data by more than about 1032:1; anything claiming more is a bomb. */
 const MAX_DEFLATE_RATIO = 1032;
 const MAX_INFLATED = 1 << 30;
+/** Deflated entries together may inflate to this many times the archive (or MAX_INFLATED); torch writes stored entries. */
+const MAX_TOTAL_INFLATE_RATIO = 32;
+
+export interface ZipOptions {
+  /** Bytes all deflated entries may inflate to together; default max(1 GiB, 32 × the archive). */
+  maxTotalInflated?: number;
+}
 
 export class ZipArchive {
   private readonly cache = new Map<string, Uint8Array>();
+  private inflated = 0;
+  private readonly maxTotalInflated: number;
 
   private constructor(
     private readonly bytes: Uint8Array,
     readonly entries: ReadonlyMap<string, ZipEntry>,
-  ) {}
+    options: ZipOptions,
+  ) {
+    this.maxTotalInflated = options.maxTotalInflated ?? Math.max(MAX_INFLATED, MAX_TOTAL_INFLATE_RATIO * bytes.length);
+  }
 
-  static open(bytes: Uint8Array): ZipArchive {
-    return new ZipArchive(bytes, readCentralDirectory(bytes));
+  static open(bytes: Uint8Array, options: ZipOptions = {}): ZipArchive {
+    return new ZipArchive(bytes, readCentralDirectory(bytes), options);
   }
 
   /** The entry's uncompressed bytes: a view onto the archive for stored entries. */
@@ -44,9 +56,17 @@ export class ZipArchive {
     if (cached) return cached;
     const entry = this.entries.get(name);
     if (!entry) throw new CheckpointError(`zip entry '${printable(name)}' not found`);
-    const data = extract(this.bytes, entry);
+    const data = extract(this.bytes, entry, (size) => this.reserve(size));
     this.cache.set(name, data);
     return data;
+  }
+
+  /** Each entry's own ratio is capped, but many entries add up: checked before inflating. */
+  private reserve(size: number): void {
+    if (this.inflated + size > this.maxTotalInflated) {
+      fail(`deflated entries would inflate to more than ${this.maxTotalInflated} bytes in total`);
+    }
+    this.inflated += size;
   }
 }
 
@@ -140,7 +160,23 @@ function readCentralDirectory(b: Uint8Array): Map<string, ZipEntry> {
     });
     at = next;
   }
+  checkNoOverlap(entries);
   return entries;
+}
+
+/**
+ * Entries whose data overlap let a few bytes of deflate stream count as many large files (an
+ * overlapping zip bomb); no zip writer produces them. Each entry needs at least its 30-byte
+ * local header and its compressed data before the next one starts.
+ */
+function checkNoOverlap(entries: ReadonlyMap<string, ZipEntry>): void {
+  const sorted = [...entries.values()].sort((a, b) => a.localHeaderOffset - b.localHeaderOffset);
+  for (let i = 1; i < sorted.length; i++) {
+    const previous = sorted[i - 1];
+    if (sorted[i].localHeaderOffset < previous.localHeaderOffset + 30 + previous.compressedSize) {
+      fail(`entries '${printable(previous.name, 80)}' and '${printable(sorted[i].name, 80)}' overlap`);
+    }
+  }
 }
 
 function findExtra(b: Uint8Array, start: number, length: number, id: number): { start: number; end: number } | undefined {
@@ -155,7 +191,7 @@ function findExtra(b: Uint8Array, start: number, length: number, id: number): { 
   return undefined;
 }
 
-function extract(b: Uint8Array, entry: ZipEntry): Uint8Array {
+function extract(b: Uint8Array, entry: ZipEntry, reserve: (inflatedSize: number) => void): Uint8Array {
   const shown = printable(entry.name);
   if (entry.flags & 0x41) fail(`entry '${shown}' is encrypted`);
   const local = entry.localHeaderOffset;
@@ -173,6 +209,7 @@ function extract(b: Uint8Array, entry: ZipEntry): Uint8Array {
     if (entry.size > MAX_INFLATED || entry.size > entry.compressedSize * MAX_DEFLATE_RATIO + 1024) {
       fail(`entry '${shown}' claims an implausible uncompressed size of ${entry.size} bytes`);
     }
+    reserve(entry.size);
     try {
       data = inflateRawSync(raw, { maxOutputLength: Math.max(entry.size, 1) });
     } catch (error) {

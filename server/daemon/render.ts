@@ -25,6 +25,20 @@ export function sparkline(values: number[]): string {
 const commandLink = (title: string, command: string, args: unknown, tooltip: string) =>
   `[${title}](command:${command}?${encodeURIComponent(JSON.stringify(args))} "${tooltip}")`;
 
+/**
+ * Plain text for hover Markdown. Hovers render HTML and may run CRATE Lens's own command
+ * links, so text that comes from files or documents (paths, names in error messages) must not
+ * be able to add either.
+ */
+export function markdownText(text: string): string {
+  return text
+    .replace(/[\\`*_{}[\]()#+\-.!|~:]/g, (c) => `\\${c}`)
+    .replace(/&/g, '&amp;')
+    .replace(/</g, '&lt;')
+    .replace(/>/g, '&gt;')
+    .replace(/[\r\n]+/g, ' ');
+}
+
 export interface HoverOptions { layer: number; head: number | 'mean'; size?: number }
 
 /** Markdown (with HTML images) for an image-path hover. */

@@ -41,24 +41,27 @@ export function decodeImage(bytes: Uint8Array, options: DecodeOptions = {}): Ras
   const maxPixels = options.maxPixels ?? DEFAULT_MAX_PIXELS;
   if (!(maxPixels > 0)) throw new RangeError('decodeImage: maxPixels must be positive');
   const format = sniffFormat(bytes);
+  if (format === 'webp') throw new ImageError('WebP is not supported yet');
+  if (format === null) throw new ImageError('unsupported image format');
   let raster: Raster;
-  switch (format) {
-    case 'png':
-      raster = decodePng(bytes, maxPixels);
-      break;
-    case 'jpeg':
-      raster = decodeJpeg(bytes, maxPixels);
-      break;
-    case 'gif':
-      raster = decodeGif(bytes, maxPixels);
-      break;
-    case 'bmp':
-      raster = decodeBmp(bytes, maxPixels);
-      break;
-    case 'webp':
-      throw new ImageError('WebP is not supported yet');
-    default:
-      throw new ImageError('unsupported image format');
+  try {
+    raster = DECODERS[format](bytes, maxPixels);
+  } catch (error) {
+    if (error instanceof ImageError) throw error;
+    // Defence in depth: a decoder bug on a hostile file must still surface as one clear line.
+    throw new ImageError(`cannot decode ${format.toUpperCase()}: ${oneLine(error)}`, { cause: error });
   }
   return { ...raster, format };
+}
+
+const DECODERS: Record<Exclude<ImageFormat, 'webp'>, (bytes: Uint8Array, maxPixels: number) => Raster> = {
+  png: decodePng,
+  jpeg: decodeJpeg,
+  gif: decodeGif,
+  bmp: decodeBmp,
+};
+
+function oneLine(error: unknown): string {
+  const text = error instanceof Error ? error.message : String(error);
+  return text.replace(/\s+/g, ' ').slice(0, 200);
 }

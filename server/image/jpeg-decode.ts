@@ -19,6 +19,7 @@ import {
 import { decodeScan, findMarker } from './jpeg-scan';
 import { Progression, noteScan, smoothComponent, smoothingLatch } from './jpeg-smooth';
 import { Plane, upsample } from './jpeg-upsample';
+import { ImageError } from './errors';
 import { Raster } from './raster';
 
 /*
@@ -30,8 +31,12 @@ import { Raster } from './raster';
  * bits after a premature marker). Refused: arithmetic coding, lossless and hierarchical JPEG,
  * 12-bit samples, 2-component files, and files without an EOI marker unless the image was
  * already complete when a marker after its only scan turned up (libjpeg's read-ahead makes PIL
- * accept a few more files that just lack their last byte or two).
+ * accept a few more files that just lack their last byte or two). Unlike PIL, files with more
+ * than MAX_SCANS scans are refused.
  */
+
+/** libjpeg-turbo's TurboJPEG API stops at 500 scans for the same reason; PIL has no limit. */
+export const MAX_SCANS = 1000;
 
 function render(frame: Frame, space: JpegColorSpace, progression: Progression | null): Raster {
   const zero = new Int16Array(64);
@@ -142,6 +147,9 @@ export function decodeJpeg(bytes: Uint8Array, maxPixels: number): Raster {
         } else if (!s.multiScan) {
           fail('unexpected extra scan');
         }
+        // Every scan walks all blocks of its components even when it holds no data, so a few
+        // bytes per scan could keep a large frame busy for minutes; encoders write about ten.
+        if (s.scans >= MAX_SCANS) throw new ImageError(`unsupported JPEG: more than ${MAX_SCANS} scans`);
         s.scans++;
         if (s.progression) {
           const indices = scan.components.map((c) => frame.comps.indexOf(c.comp));

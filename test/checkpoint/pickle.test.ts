@@ -136,6 +136,20 @@ test('bombs are capped', () => {
   rejects(pkl(`I${'9'.repeat(5000)}\n.`), /bad integer/);
 });
 
+test('copies by allowlisted calls of memoised values are capped', () => {
+  // memo 0: a dict of 3 entries; memo 1: OrderedDict; then OrderedDict(memo 0) four times: 12 copied.
+  const dict = pkl(op.EMPTY_DICT, op.MARK, str('a'), op.NEWFALSE, str('b'), op.NEWFALSE, str('c'), op.NEWFALSE, op.SETITEMS, 0x71, 0, op.POP);
+  const copy = pkl(0x68, 1, 0x68, 0, 0x85, op.REDUCE);
+  const copies = (n: number) => pkl(dict, global('collections', 'OrderedDict'), 0x71, 1, op.POP, op.EMPTY_LIST, op.MARK, ...new Array(n).fill(copy), 0x65, op.STOP);
+  assert.equal((unpickle(copies(4), { maxCopied: 12 }) as PyValue[]).length, 4);
+  rejects(copies(5), /allowlisted calls would copy more than 12 elements/, { maxCopied: 12 });
+  // The same for strings turned into bytes.
+  const encode = pkl(0x68, 1, 0x68, 0, str('latin1'), 0x86, op.REDUCE);
+  const encodes = (n: number) => pkl(str('abcd'), 0x71, 0, op.POP, global('_codecs', 'encode'), 0x71, 1, op.POP, op.EMPTY_LIST, op.MARK, ...new Array(n).fill(encode), 0x65, op.STOP);
+  rejects(encodes(3), /allowlisted calls would copy more than 20 elements/, { maxCopied: 20 });
+  assert.equal((unpickle(encodes(2), { maxCopied: 20 }) as PyValue[]).length, 2);
+});
+
 test('unsupported opcodes and protocols are refused', () => {
   rejects(pkl(0x80, 6, op.STOP), /unsupported pickle protocol 6/);
   rejects(pkl(0x82, 1, op.STOP), /extension codes/);

@@ -9,7 +9,7 @@ export const SERVER = join(__dirname, '..', '..', 'dist', 'server.js');
 
 export const baseSettings = (over: Partial<DaemonSettings> = {}): DaemonSettings => ({
   checkpoint: '', config: '', backend: 'cpu', resize: 'config',
-  hover: { enabled: true, layer: -1, head: 'mean' }, cacheSize: 16, ...over,
+  hover: { enabled: true, layer: -1, head: 'mean' }, cacheSize: 16, security: { allowImagesOutsideWorkspace: false }, ...over,
 });
 
 export class Daemon {
