@@ -3,7 +3,7 @@
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname } from 'node:path';
 import type { DaemonSettings, DaemonState, ModelSummary, WorkerInfo } from '../protocol';
-import { checkpointOf, modelFiles, modelFilesStamp } from '../worker/fileStamp';
+import { checkpointOf, lastChangeMs, modelFiles, modelFilesStamp } from '../worker/fileStamp';
 import type { Inference, ModelSpec } from '../worker/protocol';
 import { RestartPolicy } from './restartPolicy';
 import { SupersededError, WORKER_ENTRY, WorkerClient } from './workerClient';
@@ -16,8 +16,13 @@ export interface ActiveModel {
   inference: Inference;
 }
 
-/** One load: what was asked, and the model files' stamp just before the worker read them. */
-interface Attempt { generation: number; spec: ModelSpec; stamp?: string; settled: boolean }
+/** One load: what was asked, when the worker was asked to read the files, and their stamp then. */
+interface Attempt { generation: number; spec: ModelSpec; readFrom?: number; stamp?: string; settled: boolean }
+
+/** File times come from a coarse clock: a change this long before a read may still have overlapped it. */
+const TIMESTAMP_SLACK_MS = 50;
+/** A stamp no file state matches. */
+const UNSETTLED = 'unsettled';
 
 const specOf = (s: DaemonSettings): ModelSpec => ({ checkpoint: s.checkpoint, config: s.config, backend: s.backend, resize: s.resize });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -36,6 +41,7 @@ export class ModelHost {
   private disposed = false;
   private watcher: { close(): void } | undefined;
   private reloadTimer: NodeJS.Timeout | undefined;
+  private lastFileEvent = 0;
 
   constructor(
     private readonly announce: (state: DaemonState) => void,
@@ -119,11 +125,17 @@ export class ModelHost {
       if (generation !== this.generation) throw new Error('superseded by a newer model selection');
       const worker = await this.ensureWorker();
       if (generation !== this.generation) throw new Error('superseded by a newer model selection');
+      const readFrom = Date.now();
+      attempt.readFrom = readFrom;
       attempt.stamp = modelFilesStamp(spec);
-      const info = await worker.call('load', generation, { model: spec });
-      // Read while being rewritten: the older stamp stays, so the next request reloads.
-      if (info.stamp !== attempt.stamp) this.log('the model files changed while they were read');
-      return { summary: info.summary, id: info.id, inference: workerInference(worker, generation) };
+      try {
+        const info = await worker.call('load', generation, { model: spec });
+        return { summary: info.summary, id: info.id, inference: workerInference(worker, generation) };
+      } finally {
+        // A file written while (or just before) it was read may have been read half-written, and a write
+        // in place need not move its times again: such a load is trusted by no request, which reloads.
+        if (lastChangeMs(modelFiles(spec)) >= readFrom - TIMESTAMP_SLACK_MS) attempt.stamp = UNSETTLED;
+      }
     })();
     loading.then(() => { attempt.settled = true; }, () => { attempt.settled = true; });
     this.setActive(loading);
@@ -202,13 +214,14 @@ export class ModelHost {
   }
 
   private scheduleReload(): void {
+    this.lastFileEvent = Date.now();
     clearTimeout(this.reloadTimer);
     // Writers often truncate then write: wait for the file to settle.
     this.reloadTimer = setTimeout(() => {
       const attempt = this.attempt;
       if (!attempt) return;
-      // A request may have reloaded it already, or a load about to read the files is under way.
-      const upToDate = attempt.stamp === undefined ? !attempt.settled : attempt.stamp === modelFilesStamp(attempt.spec);
+      // A request may have reloaded it since, or a load about to read the files is under way.
+      const upToDate = attempt.readFrom === undefined ? !attempt.settled : attempt.readFrom > this.lastFileEvent;
       if (upToDate) return;
       this.log('checkpoint or config changed on disk: reloading');
       this.load(attempt.spec);

@@ -26,6 +26,18 @@ function stampOf(path: string): string {
   }
 }
 
+/** When any of the files last changed (content or inode), in ms since the epoch; 0 when none exists. */
+export function lastChangeMs(files: string[]): number {
+  let last = 0;
+  for (const f of files) {
+    try {
+      const s = statSync(f);
+      last = Math.max(last, s.mtimeMs, s.ctimeMs);
+    } catch { /* missing */ }
+  }
+  return last;
+}
+
 /** The files a model is read from; sidecar candidates are included whether they exist or not. */
 export function modelFiles(spec: ModelSpec): string[] {
   const checkpoint = checkpointOf(spec);

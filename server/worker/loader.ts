@@ -6,7 +6,6 @@ import type { Backend } from '../backend/types';
 import { loadModel, type LoadedModel } from '../engine/loadModel';
 import { modelSummary } from '../engine/summary';
 import { PRESETS } from '../model/config';
-import { modelFilesStamp } from './fileStamp';
 import type { LoadedInfo, ModelSpec } from './protocol';
 
 export interface Loaded { model: LoadedModel; backend: Backend; info: LoadedInfo }
@@ -26,5 +25,5 @@ export async function loadSpec(spec: ModelSpec, log: (message: string) => void):
   const summary = modelSummary(model, backend);
   log(`loaded ${model.checkpointPath} in ${(performance.now() - started).toFixed(0)} ms: ${model.parameters} parameters, config ${summary.configSource}, ${backend.device}`);
   for (const w of summary.configWarnings) log(`warning: ${w}`);
-  return { model, backend, info: { summary, id, stamp: modelFilesStamp(spec) } };
+  return { model, backend, info: { summary, id } };
 }

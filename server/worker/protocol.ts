@@ -13,8 +13,6 @@ export interface LoadedInfo {
   summary: ModelSummary;
   /** Content hash of the checkpoint plus the resolved config: the daemon caches results under it. */
   id: string;
-  /** modelFilesStamp() once the files were read. */
-  stamp: string;
 }
 
 /** What the daemon asks of a loaded model. The worker runs it; tests may run the same code in-process. */

@@ -14,6 +14,8 @@ export const baseSettings = (over: Partial<DaemonSettings> = {}): DaemonSettings
 
 export class Daemon {
   readonly states: DaemonState[] = [];
+  /** The daemon's log (window/logMessage), the last 1000 lines. */
+  readonly logs: string[] = [];
   private waiters: { test: (s: DaemonState) => boolean; resolve: (s: DaemonState) => void }[] = [];
   private version = 0;
 
@@ -22,7 +24,10 @@ export class Daemon {
       this.states.push(s);
       this.waiters = this.waiters.filter((w) => (w.test(s) ? (w.resolve(s), false) : true));
     });
-    connection.onNotification('window/logMessage', () => undefined);
+    connection.onNotification('window/logMessage', (m: { message: string }) => {
+      this.logs.push(m.message);
+      if (this.logs.length > 1000) this.logs.shift();
+    });
     connection.onRequest('workspace/configuration', () => []);
     connection.onRequest('client/registerCapability', () => null);
     connection.onRequest('window/workDoneProgress/create', () => null);

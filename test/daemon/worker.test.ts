@@ -2,25 +2,17 @@
 // in flight and is replaced with the same model; a checkpoint replaced or deleted on disk is never
 // answered from the old model; the worker does not outlive its daemon.
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, unlinkSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Methods, type DaemonState, type RenderResult } from '../../server/protocol';
 import { FIXTURES } from '../golden/reference';
 import { baseSettings, Daemon } from './harness';
+import { isAlive } from './procfs';
 
 const ODD = join(FIXTURES, 'golden', 'odd_shapes');
 const BARE = join(FIXTURES, 'golden', 'bare_fp32');
-
-/** Running, not exited: an orphan's zombie may wait a while for its reaper. */
-function alive(pid: number): boolean {
-  try {
-    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  } catch {
-    return false;
-  }
-}
 
 async function until(test: () => boolean, timeoutMs: number, what: string): Promise<void> {
   for (const start = Date.now(); !test(); await new Promise((r) => setTimeout(r, 50))) {
@@ -48,7 +40,7 @@ describe('inference worker', () => {
     const state = await daemon.configure(baseSettings({ checkpoint: join(ODD, 'model.pth') }));
     const status = await daemon.status();
     assert.equal(status.pid, daemon.process.pid);
-    assert.ok(status.worker.pid && status.worker.pid !== status.pid && alive(status.worker.pid));
+    assert.ok(status.worker.pid && status.worker.pid !== status.pid && isAlive(status.worker.pid));
     assert.equal(state.state === 'ready' && state.worker?.pid, status.worker.pid);
     assert.equal(status.worker.restarts, 0);
   });
@@ -97,6 +89,6 @@ describe('inference worker', () => {
     const worker = (await daemon.status()).worker.pid;
     assert.ok(worker);
     daemon.process.kill('SIGKILL');
-    await until(() => !alive(worker!), 5000, 'the worker to exit');
+    await until(() => !isAlive(worker!), 5000, 'the worker to exit');
   });
 });
