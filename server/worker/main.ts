@@ -72,6 +72,8 @@ async function run(call: WorkerCall, signal: AbortSignal): Promise<WorkerToDaemo
       return { type: 'result', id, method: call.method, result: await onSlot(call.generation, (ops) => ops.rollouts(call.params.bytes, call.params.fusion, call.params.discard, signal)) };
     case 'dictionaryStats':
       return { type: 'result', id, method: call.method, result: await onSlot(call.generation, (ops) => ops.dictionaryStats(signal)) };
+    default:
+      throw new Error(`unknown worker method ${String((call as { method?: unknown }).method)}`);
   }
 }
 
