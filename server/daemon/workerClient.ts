@@ -30,6 +30,7 @@ export class WorkerClient {
   private nextId = 1;
   private stopping = false;
   private gone: Error | undefined;
+  private sendFailed = false;
   /** Settles when the process has exited. */
   readonly exited: Promise<void>;
 
@@ -90,9 +91,12 @@ export class WorkerClient {
   }
 
   private send(message: DaemonToWorker): void {
+    // A channel that is closed or fails (EPIPE) belongs to a dying worker: its exit, due next, fails the
+    // call with the crash's reason.
     if (!this.child.connected) return;
     this.child.send(message, (e) => {
-      if (e && message.type === 'call') this.settle(message.id, undefined, new WorkerCrashedError(`inference worker unreachable: ${e.message}`));
+      if (e && !this.gone && !this.sendFailed) this.events.log(`inference worker: cannot send (${e.message})`);
+      if (e) this.sendFailed = true;
     });
   }
 
