@@ -17,7 +17,7 @@ function prepare(model: LoadedModel, path: string, bytes: Uint8Array): PreparedI
 
 /** The backend with its forward passes put through `queue` under `signal`; everything else as it is. */
 function queued(backend: Backend, queue: ForwardQueue, signal: AbortSignal | undefined): Backend {
-  const forward: Backend['forward'] = (input, batch) => queue.run(signal, () => backend.forward(input, batch));
+  const forward = (...args: Parameters<Backend['forward']>) => queue.run(signal, () => backend.forward(...args));
   return new Proxy(backend, {
     get(target, property) {
       if (property === 'forward') return forward;
