@@ -49,8 +49,8 @@ function maxAbsDiff(a: Float32Array, b: Float32Array): number {
 }
 
 function captureBytes(c: ForwardCapture): number {
-  let n = c.logits.byteLength + c.lastQkv.byteLength;
-  for (const l of c.layers) for (const v of Object.values(l)) n += (v as Float32Array).byteLength;
+  let n = c.logits.byteLength + c.patchGram.byteLength;
+  for (const l of c.layers) for (const v of Object.values(l)) n += (v as Float32Array | undefined)?.byteLength ?? 0;
   return n;
 }
 
@@ -99,7 +99,10 @@ async function main(): Promise<number> {
         if (batch === Math.max(...CPU_BATCHES)) {
           let attention = 0;
           g.capture.layers.forEach((l, i) => {
-            for (const key of ['attnMean', 'attnMax', 'attnMin'] as const) attention = Math.max(attention, maxAbsDiff(l[key], c.capture.layers[i][key]));
+            for (const key of ['attnMean', 'attnMax', 'attnMin'] as const) {
+              const [a, b] = [l[key], c.capture.layers[i][key]];
+              if (a && b) attention = Math.max(attention, maxAbsDiff(a, b));
+            }
           });
           parity.push({
             model: name, batch,

@@ -1,11 +1,5 @@
 // Small float64 linear algebra helpers for the measures (the tensors themselves stay float32).
 
-export function sumSquares(values: Float32Array, start = 0, end = values.length): number {
-  let s = 0;
-  for (let i = start; i < end; i++) s += values[i] * values[i];
-  return s;
-}
-
 /** log det(M) of a symmetric positive definite n x n matrix by Cholesky; M is consumed. */
 export function logDetSpd(m: Float64Array, n: number): number {
   let logDet = 0;

@@ -4,8 +4,7 @@ import type { CrateConfig } from '../model/config';
 import type { LayerResult, RolloutResult } from '../protocol';
 import { clsRows, dinoMask, mergedPatchAttention } from './attention';
 import { codingRate } from './codingRate';
-import { sumSquares } from './linalg';
-import { pcaMap } from './pca';
+import { pcaFromGram } from './pca';
 import { rolloutCls, type HeadFusion } from './rollout';
 import { sparsityStats } from './sparsity';
 
@@ -17,8 +16,11 @@ export interface MeasureOptions {
 
 export const DEFAULT_MEASURE_OPTIONS: MeasureOptions = { rolloutFusion: 'mean', rolloutDiscard: 0, dinoThreshold: 0.6 };
 
-function ratio(numerator: number, denominator: number): number {
-  return denominator > 0 ? Math.sqrt(numerator / denominator) : 0;
+/** sqrt(sum numerator / sum denominator) over one image's T per-token squared norms, summed in float64. */
+function normRatio(numerator: Float32Array, denominator: Float32Array, offset: number, tokens: number): number {
+  let num = 0, den = 0;
+  for (let t = offset; t < offset + tokens; t++) { num += numerator[t]; den += denominator[t]; }
+  return den > 0 ? Math.sqrt(num / den) : 0;
 }
 
 export function layerMeasures(capture: ForwardCapture, image: number, config: CrateConfig, threshold: number): LayerResult[] {
@@ -28,14 +30,13 @@ export function layerMeasures(capture: ForwardCapture, image: number, config: Cr
   return capture.layers.map((layer, index) => {
     const rows = clsRows(layer.attnCls, image * heads * tokens, heads, tokens);
     const stats = sparsityStats(layer.istaOutput, act, tokens, dim);
-    const span = [act, act + tokens * dim] as const;
     return {
       index,
       clsAttention: rows,
       sparsity: stats.sparsity,
       zeroCount: stats.zeroCount,
-      reconstructionError: ratio(sumSquares(layer.reconResidual, ...span), sumSquares(layer.istaInput, ...span)),
-      istaResidual: ratio(sumSquares(layer.istaStep, ...span), sumSquares(layer.istaDrive, ...span)),
+      reconstructionError: normRatio(layer.residualSq, layer.inputSq, image * tokens, tokens),
+      istaResidual: normRatio(layer.stepSq, layer.driveSq, image * tokens, tokens),
       codingRate: codingRate(layer.gram, image * heads * dimHead * dimHead, heads, dimHead, tokens),
       histogram: stats.histogram,
       zerosPerToken: stats.zerosPerToken,
@@ -47,13 +48,21 @@ export function layerMeasures(capture: ForwardCapture, image: number, config: Cr
 
 export function rollout(capture: ForwardCapture, image: number, config: CrateConfig, fusion: HeadFusion, discard: number): RolloutResult {
   const tokens = (config.imageSize / config.patchSize) ** 2 + 1;
-  const key = fusion === 'mean' ? 'attnMean' : fusion === 'max' ? 'attnMax' : 'attnMin';
-  const cls = rolloutCls(capture.layers.map((l) => l[key]), image * tokens * tokens, tokens, discard);
+  const cls = rolloutCls(fusedAttention(capture, fusion), image * tokens * tokens, tokens, discard);
   return { fusion, discard, cls };
 }
 
+/** Each layer's attention fused over heads as `fusion` asks; max and min need a forward pass with headExtremes. */
+export function fusedAttention(capture: ForwardCapture, fusion: HeadFusion): Float32Array[] {
+  const key = fusion === 'mean' ? 'attnMean' : fusion === 'max' ? 'attnMax' : 'attnMin';
+  return capture.layers.map((l) => {
+    const fused = l[key];
+    if (!fused) throw new Error(`the forward pass did not capture the ${fusion} of the attention over heads`);
+    return fused;
+  });
+}
+
 export function lastLayerPca(capture: ForwardCapture, image: number, config: CrateConfig): number[][] {
-  const tokens = (config.imageSize / config.patchSize) ** 2 + 1;
-  const width = config.heads * config.dimHead;
-  return pcaMap(capture.lastQkv, image * tokens * width, tokens, width);
+  const patches = (config.imageSize / config.patchSize) ** 2;
+  return pcaFromGram(capture.patchGram, image * patches * patches, patches);
 }

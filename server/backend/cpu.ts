@@ -4,7 +4,7 @@ import * as ort from 'onnxruntime-node';
 import type { CrateConfig } from '../model/config';
 import type { CrateWeights } from '../model/weights';
 import { buildCrateGraph, LAYER_OUTPUTS, layerOutputName } from './onnx/crateGraph';
-import type { Backend, ForwardCapture, LayerCapture } from './types';
+import type { Backend, ForwardCapture, ForwardOptions, LayerCapture } from './types';
 
 export interface CpuBackendOptions { threads?: number }
 
@@ -27,21 +27,35 @@ export async function createBareCpuSession(config: CrateConfig, weights: CrateWe
 export async function createCpuBackend(config: CrateConfig, weights: CrateWeights, options: CpuBackendOptions = {}): Promise<Backend> {
   const threads = options.threads ?? Math.max(1, cpus().length);
   const session = await ort.InferenceSession.create(buildCrateGraph(config, weights), sessionOptions(threads));
+  // A second session exporting the ISTA inputs whole is built only when a caller asks for them.
+  let withActivations: Promise<ort.InferenceSession> | undefined;
+  const activationSession = () => (withActivations ??= ort.InferenceSession.create(buildCrateGraph(config, weights, { activations: true }), sessionOptions(threads)));
   const { imageSize, channels } = config;
   return {
     name: 'cpu',
     device: `onnxruntime-node ${ort.env.versions.common}, CPU, ${threads} thread${threads === 1 ? '' : 's'}`,
-    async forward(input: Float32Array, batch: number): Promise<ForwardCapture> {
+    async forward(input: Float32Array, batch: number, forwardOptions: ForwardOptions = {}): Promise<ForwardCapture> {
       const expected = batch * channels * imageSize * imageSize;
       if (input.length !== expected) throw new Error(`input has ${input.length} values, expected ${expected}`);
-      const result = await session.run({ pixels: new ort.Tensor('float32', input, [batch, channels, imageSize, imageSize]) });
+      const runner = forwardOptions.activations ? await activationSession() : session;
+      const extremes = !!forwardOptions.headExtremes;
+      const result = await runner.run({
+        pixels: new ort.Tensor('float32', input, [batch, channels, imageSize, imageSize]),
+        extremes: new ort.Tensor('bool', Uint8Array.of(extremes ? 1 : 0), []),
+      });
       const get = (name: string): Float32Array => result[name].data as Float32Array;
       const layers: LayerCapture[] = [];
       for (let l = 0; l < config.depth; l++) {
-        layers.push(Object.fromEntries(LAYER_OUTPUTS.map((o) => [o, get(layerOutputName(l, o))])) as unknown as LayerCapture);
+        const layer = Object.fromEntries(LAYER_OUTPUTS.map((o) => [o, get(layerOutputName(l, o))])) as unknown as LayerCapture;
+        if (!extremes) { delete layer.attnMax; delete layer.attnMin; }
+        if (forwardOptions.activations) layer.istaInput = get(layerOutputName(l, 'istaInput'));
+        layers.push(layer);
       }
-      return { batch, logits: get('logits'), layers, lastQkv: get('lastQkv') };
+      return { batch, logits: get('logits'), layers, patchGram: get('patchGram') };
     },
-    async dispose() { await session.release(); },
+    async dispose() {
+      await session.release();
+      if (withActivations) await (await withActivations).release();
+    },
   };
 }

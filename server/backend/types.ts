@@ -6,22 +6,25 @@ import type { CrateWeights } from '../model/weights';
 export interface LayerCapture {
   /** [B, heads, T]: the attention row of the CLS query, per head. */
   attnCls: Float32Array;
-  /** [B, T, T] each: attention fused over heads, for rollout. */
+  /** [B, T, T] each: attention fused over heads, for rollout; max and min only when asked for. */
   attnMean: Float32Array;
-  attnMax: Float32Array;
-  attnMin: Float32Array;
-  /** [B, T, dim]: x = LN2(z + MSSA(z)), the ISTA input. */
-  istaInput: Float32Array;
+  attnMax?: Float32Array;
+  attnMin?: Float32Array;
   /** [B, T, dim]: the ISTA output z_next (the sparse code). */
   istaOutput: Float32Array;
-  /** [B, T, dim]: x - z_next D^T, the reconstruction residual. */
-  reconResidual: Float32Array;
-  /** [B, T, dim]: x D - x D^T D, the unscaled ISTA step. */
-  istaStep: Float32Array;
-  /** [B, T, dim]: x D. */
-  istaDrive: Float32Array;
+  /**
+   * [B, T] each, per token: the squared norms of x = LN2(z + MSSA(z)) (the ISTA input), of the
+   * reconstruction residual x - z_next D^T, of the unscaled ISTA step x D - x D^T D and of x D.
+   * The measures need only these norms, so the [B, T, dim] tensors stay inside the backend.
+   */
+  inputSq: Float32Array;
+  residualSq: Float32Array;
+  stepSq: Float32Array;
+  driveSq: Float32Array;
   /** [B, heads, dimHead, dimHead]: X_k^T X_k of head k's qkv features with unit-norm token rows. */
   gram: Float32Array;
+  /** [B, T, dim]: the ISTA input x itself, only when the forward pass was asked for activations. */
+  istaInput?: Float32Array;
 }
 
 export interface ForwardCapture {
@@ -29,8 +32,15 @@ export interface ForwardCapture {
   /** [B, numClasses] */
   logits: Float32Array;
   layers: LayerCapture[];
-  /** [B, T, heads*dimHead]: the last layer's qkv features, for PCA. */
-  lastQkv: Float32Array;
+  /** [B, N, N]: C C^T for C the last layer's qkv features of the N patch tokens, centred over them (PCA). */
+  patchGram: Float32Array;
+}
+
+export interface ForwardOptions {
+  /** Capture each layer's ISTA input whole (`istaInput`), for checks against a reference. */
+  activations?: boolean;
+  /** Capture the max and min of the attention over heads (`attnMax`, `attnMin`) too. */
+  headExtremes?: boolean;
 }
 
 export interface Backend {
@@ -38,7 +48,7 @@ export interface Backend {
   /** What runs the model, e.g. "onnxruntime-node 1.30.0, CPU, 2 threads". */
   readonly device: string;
   /** `input` is [batch, channels, imageSize, imageSize] preprocessed pixels. */
-  forward(input: Float32Array, batch: number): Promise<ForwardCapture>;
+  forward(input: Float32Array, batch: number, options?: ForwardOptions): Promise<ForwardCapture>;
   dispose(): Promise<void>;
 }
 

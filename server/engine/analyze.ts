@@ -75,7 +75,7 @@ export async function analyzePrepared(model: LoadedModel, backend: Backend, prep
   const { config } = model;
   const grid = config.imageSize / config.patchSize;
   const labelOf = labelFor(config);
-  const capture = await backend.forward(concatInputs(prepared), prepared.length);
+  const capture = await backend.forward(concatInputs(prepared), prepared.length, { headExtremes: measure.rolloutFusion !== 'mean' });
   return prepared.map((p, i) => {
     const logits = Array.from(capture.logits.subarray(i * config.numClasses, (i + 1) * config.numClasses));
     return {

@@ -39,7 +39,7 @@ export function modelOperations(model: LoadedModel, backend: Backend, queue = ne
     },
     async rollouts(bytes, fusion, discard, signal) {
       const prepared = prepare(model, '', bytes);
-      const capture = await queue.run(signal, () => backend.forward(prepared.input, 1));
+      const capture = await queue.run(signal, () => backend.forward(prepared.input, 1, { headExtremes: fusion !== 'mean' }));
       if (signal?.aborted) throw new CancelledError();
       return layerRollouts(capture, model.config.imageSize / model.config.patchSize, fusion, discard);
     },

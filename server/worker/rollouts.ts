@@ -1,5 +1,6 @@
 // Attention rollout through every prefix of layers (the layer comparison's rollout row), from one
 // forward pass's fused attention.
+import { fusedAttention } from '../analysis/measures';
 import { rolloutCls } from '../analysis/rollout';
 import type { ForwardCapture } from '../backend/types';
 import type { HeadFusionName } from '../protocol';
@@ -19,10 +20,9 @@ function discardSmallest(source: Float32Array, tokens: number, discard: number):
   return a;
 }
 
-/** [layer][patch]: the CLS rollout through layers 0..layer of the first image of `capture`. */
+/** [layer][patch]: the CLS rollout through layers 0..layer of the first image of `capture` (with the head extremes when fusing by max or min). */
 export function layerRollouts(capture: ForwardCapture, grid: number, fusion: HeadFusionName, discard: number): number[][] {
   const tokens = grid * grid + 1;
-  const key = fusion === 'mean' ? 'attnMean' : fusion === 'max' ? 'attnMax' : 'attnMin';
-  const fused = capture.layers.map((l) => discardSmallest(l[key], tokens, discard));
+  const fused = fusedAttention(capture, fusion).map((f) => discardSmallest(f, tokens, discard));
   return fused.map((_, layer) => rolloutCls(fused.slice(0, layer + 1), 0, tokens, 0));
 }

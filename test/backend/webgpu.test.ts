@@ -59,9 +59,9 @@ function checkAgainstPyTorch(capture: ForwardCapture, model: LoadedModel, ref: R
     r.layers.forEach((e, k) => {
       const where = `${r.image} layer ${k}`;
       const span = [i * tokens * dim, (i + 1) * tokens * dim] as const;
-      assertActivations(capture.layers[k].istaInput.subarray(...span), e.istaInput, `${where} istaInput`);
+      assertActivations(capture.layers[k].istaInput!.subarray(...span), e.istaInput, `${where} istaInput`);
       assertActivations(capture.layers[k].istaOutput.subarray(...span), e.istaOutput, `${where} istaOutput`);
-      parity = mergeParity(parity, { ...NO_DIFFERENCE, activations: Math.max(rel(capture.layers[k].istaInput.subarray(...span), e.istaInput), rel(capture.layers[k].istaOutput.subarray(...span), e.istaOutput)) });
+      parity = mergeParity(parity, { ...NO_DIFFERENCE, activations: Math.max(rel(capture.layers[k].istaInput!.subarray(...span), e.istaInput), rel(capture.layers[k].istaOutput.subarray(...span), e.istaOutput)) });
       const m = measures[k];
       m.clsAttention.forEach((row, h) => {
         assertAbsolute(row, e.clsAttention[h], 1e-6, `${where} clsAttention head ${h}`);
@@ -117,7 +117,7 @@ describe('webgpu backend', async () => {
         assert.match(gpu.device, adapter.software ? /software\/fallback adapter/ : /hardware adapter/);
         const input = batchOf(ref);
         const g = await gpu.forward(input, ref.results.length);
-        const vsCpu = compareCaptures(g, await cpu.forward(input, ref.results.length), `${c.name} gpu vs cpu`);
+        const vsCpu = compareCaptures(g, await cpu.forward(input, ref.results.length, { activations: true, headExtremes: true }), `${c.name} gpu vs cpu`);
         const vsTorch = checkAgainstPyTorch(g, model, ref);
         total.cpu = mergeParity(total.cpu, vsCpu);
         total.torch = mergeParity(total.torch, vsTorch);
@@ -148,7 +148,7 @@ describe('webgpu backend', async () => {
     const batch = 2;
     const input = randomInput(batch * 3 * 72 * 72, 3);
     const cpu = await createCpuBackend(config, model.weights, { threads: 1 });
-    const expected = await cpu.forward(input, batch);
+    const expected = await cpu.forward(input, batch, { headExtremes: true });
     await cpu.dispose();
     const run = (kernels: 'serial' | 'cooperative') => withBackends(model, { kernels }, (gpu) => gpu.forward(input, batch));
     const serial = await run('serial');

@@ -37,14 +37,14 @@ for (const c of goldenCases()) {
         const inputs = ref.results.map((r) => Float32Array.from(r.input));
         const batch = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
         inputs.forEach((x, i) => batch.set(x, i * x.length));
-        const capture = await backend.forward(batch, inputs.length);
+        const capture = await backend.forward(batch, inputs.length, { activations: true });
         const { numClasses, dim } = model.config;
         const tokens = (model.config.imageSize / model.config.patchSize) ** 2 + 1;
         ref.results.forEach((r, i) => {
           assertActivations(capture.logits.subarray(i * numClasses, (i + 1) * numClasses), r.logits, `${r.image} logits`);
           r.layers.forEach((l, k) => {
             const span = [i * tokens * dim, (i + 1) * tokens * dim] as const;
-            assertActivations(capture.layers[k].istaInput.subarray(...span), l.istaInput, `${r.image} layer ${k} istaInput`);
+            assertActivations(capture.layers[k].istaInput!.subarray(...span), l.istaInput, `${r.image} layer ${k} istaInput`);
             assertActivations(capture.layers[k].istaOutput.subarray(...span), l.istaOutput, `${r.image} layer ${k} istaOutput`);
           });
         });

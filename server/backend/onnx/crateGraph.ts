@@ -1,10 +1,10 @@
-// The CRATE forward pass as an ONNX graph built from the weights, exporting every capture.
+// The CRATE forward pass as an ONNX graph built from the weights, exporting what the measures read.
 import type { CrateConfig } from '../../model/config';
 import type { CrateWeights, LayerWeights, Tensor } from '../../model/weights';
 import { GraphBuilder } from './graph';
 
-export const LAYER_OUTPUTS = ['attnCls', 'attnMean', 'attnMax', 'attnMin', 'istaInput', 'istaOutput', 'reconResidual', 'istaStep', 'istaDrive', 'gram'] as const;
-export type LayerOutput = (typeof LAYER_OUTPUTS)[number];
+export const LAYER_OUTPUTS = ['attnCls', 'attnMean', 'attnMax', 'attnMin', 'istaOutput', 'inputSq', 'residualSq', 'stepSq', 'driveSq', 'gram'] as const;
+export type LayerOutput = (typeof LAYER_OUTPUTS)[number] | 'istaInput';
 
 export function layerOutputName(layer: number, output: LayerOutput): string { return `l${layer}_${output}`; }
 
@@ -19,6 +19,8 @@ export function transpose2d(t: Tensor): Float32Array {
 export interface GraphOptions {
   /** Export every per-layer capture (default); without, the graph computes the logits alone. */
   captures?: boolean;
+  /** Also export each layer's ISTA input x = LN2(z + MSSA(z)) whole, [B, T, dim] (reference checks). */
+  activations?: boolean;
 }
 
 export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, options: GraphOptions = {}): Uint8Array {
@@ -41,6 +43,8 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, opti
   };
 
   const pixels = g.input({ name: 'pixels', dims: ['batch', C, S, S] });
+  // True when the caller wants the max and min of the attention over heads (rollout with those fusions).
+  const extremes = captures ? g.input({ name: 'extremes', dims: [], type: 'bool' }) : '';
   // b c (h p1) (w p2) -> b (h w) (p1 p2 c): channel fastest inside a patch vector.
   const split = g.op('Reshape', [pixels, g.ints([-1, C, grid, P, grid, P])]);
   const moved = g.op('Transpose', [split], { perm: [0, 2, 4, 3, 5, 1] });
@@ -69,32 +73,44 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, opti
     if (captures) {
       out('attnCls', g.op('Gather', [attn, g.ints([0])], { axis: 2 }), [heads, 1, tokens]);
       out('attnMean', g.op('ReduceMean', [attn], { axes: [1], keepdims: 0 }), [tokens, tokens]);
-      out('attnMax', g.op('ReduceMax', [attn], { axes: [1], keepdims: 0 }), [tokens, tokens]);
-      out('attnMin', g.op('ReduceMin', [attn], { axes: [1], keepdims: 0 }), [tokens, tokens]);
+      const [max, min] = g.ifElse(extremes,
+        (b) => [b.op('ReduceMax', [attn], { axes: [1], keepdims: 0 }), b.op('ReduceMin', [attn], { axes: [1], keepdims: 0 })],
+        (b) => { const none = b.floatTensor('none', [0, tokens, tokens], new Float32Array(0)); return [none, none]; });
+      out('attnMax', max, [tokens, tokens]);
+      out('attnMin', min, [tokens, tokens]);
       const unit = g.op('LpNormalization', [perHead], { axis: -1, p: 2 });
       out('gram', g.op('MatMul', [g.op('Transpose', [unit], { perm: [0, 1, 3, 2] }), unit]), [heads, dimHead, dimHead]);
     }
     const mixed = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [attn, perHead])], { perm: [0, 2, 1, 3] }), g.ints([0, 0, inner])]);
     const zHalf = g.op('Add', [z, layer.toOutWeight ? linear(mixed, layer.toOutWeight, layer.toOutBias) : mixed]);
 
-    // ISTA: ReLU(x + eta (x D - x D^T D) - eta lambda), in the order crate.py evaluates it.
+    // ISTA: ReLU(x + eta (x D - x D^T D) - eta lambda) with x D - x D^T D = x (D - D^T D). The
+    // folded matrix is a subgraph of initializers only, so the session computes it once at load.
     const xIn = layerNorm(zHalf, layer.norm2Weight, layer.norm2Bias);
     const dict = g.floatTensor('dict', layer.dictionary.shape, layer.dictionary.data);
     const dictT = g.floatTensor('dict_t', layer.dictionary.shape, transpose2d(layer.dictionary));
-    const drive = g.op('MatMul', [xIn, dict]);
-    const step = g.op('Sub', [drive, g.op('MatMul', [g.op('MatMul', [xIn, dictT]), dict])]);
+    const folded = g.op('Sub', [dict, g.op('MatMul', [dictT, dict])]);
+    const step = g.op('MatMul', [xIn, folded]);
     const update = g.op('Sub', [g.op('Mul', [step, g.scalar(config.istaStepSize)]), g.scalar(config.istaStepSize * config.istaLambda)]);
     z = g.op('Relu', [g.op('Add', [xIn, update])]);
     if (captures) {
-      out('istaInput', xIn, [tokens, dim]);
+      // The norms the measures need, per token: the [B, T, dim] tensors themselves stay inside.
+      const perToken = (t: string) => g.op('ReduceSumSquare', [t], { axes: [2], keepdims: 0 });
       out('istaOutput', z, [tokens, dim]);
-      out('istaDrive', drive, [tokens, dim]);
-      out('istaStep', step, [tokens, dim]);
-      out('reconResidual', g.op('Sub', [xIn, g.op('MatMul', [z, dictT])]), [tokens, dim]);
+      out('inputSq', perToken(xIn), [tokens]);
+      out('stepSq', perToken(step), [tokens]);
+      out('driveSq', perToken(g.op('MatMul', [xIn, dict])), [tokens]);
+      out('residualSq', perToken(g.op('Sub', [xIn, g.op('MatMul', [z, dictT])])), [tokens]);
+      if (options.activations) g.output(xIn, { name: layerOutputName(l, 'istaInput'), dims: ['batch', tokens, dim] });
     }
   });
 
-  if (captures) g.output(lastQkv, { name: 'lastQkv', dims: ['batch', tokens, inner] });
+  if (captures) {
+    // PCA works on the patch-by-patch Gram matrix of the centred last-layer features.
+    const patchFeatures = g.op('Slice', [lastQkv, g.ints([1]), g.ints([tokens]), g.ints([1])]);
+    const centred = g.op('Sub', [patchFeatures, g.op('ReduceMean', [patchFeatures], { axes: [1], keepdims: 1 })]);
+    g.output(g.op('MatMul', [centred, g.op('Transpose', [centred], { perm: [0, 2, 1] })]), { name: 'patchGram', dims: ['batch', patches, patches] });
+  }
   const pooled = config.pool === 'mean'
     ? g.op('ReduceMean', [z], { axes: [1], keepdims: 0 })
     : g.op('Squeeze', [g.op('Gather', [z, g.ints([0])], { axis: 1 }), g.ints([1])]);

@@ -1,22 +1,25 @@
 // Builds ONNX graphs node by node and serialises them to ModelProto bytes.
 import { bytes, encodeMessage, f32, int, msg, str, type Message } from './protobuf';
 
-const enum DataType { FLOAT = 1, INT64 = 7 }
-const enum AttrType { FLOAT = 1, INT = 2, INTS = 7 }
+const enum DataType { FLOAT = 1, INT64 = 7, BOOL = 9 }
+const enum AttrType { FLOAT = 1, INT = 2, GRAPH = 5, INTS = 7 }
 
-/** Attribute values: numbers are ints unless wrapped as `{ float }`. */
-export type Attr = number | number[] | { float: number };
+/** Attribute values: numbers are ints unless wrapped as `{ float }`; `{ graph }` is a subgraph (If branches). */
+export type Attr = number | number[] | { float: number } | { graph: Message };
 
-export interface ValueSpec { name: string; dims: (number | string)[] }
+export interface ValueSpec { name: string; dims: (number | string)[]; type?: 'float' | 'bool' }
 
 export class GraphBuilder {
   private readonly nodes: Message[] = [];
   private readonly initializers: Message[] = [];
   private readonly inputs: Message[] = [];
   private readonly outputs: Message[] = [];
-  private counter = 0;
+  /** Shared with branch subgraphs, so every name in the model is unique. */
+  private readonly names: { counter: number };
 
-  private fresh(prefix: string): string { return `${prefix}_${this.counter++}`; }
+  constructor(names = { counter: 0 }) { this.names = names; }
+
+  private fresh(prefix: string): string { return `${prefix}_${this.names.counter++}`; }
 
   input(spec: ValueSpec): string {
     this.inputs.push(valueInfo(spec));
@@ -27,6 +30,30 @@ export class GraphBuilder {
     // An Identity names the output so internal values can be exported under stable names.
     this.op('Identity', [value], {}, spec.name);
     this.outputs.push(valueInfo(spec));
+  }
+
+  /**
+   * If(cond): runs `then` or `otherwise`, each building a branch whose nodes may read this graph's
+   * values by name and returning its outputs (as many, of the same types); returns the If's outputs.
+   */
+  ifElse(cond: string, then: (b: GraphBuilder) => string[], otherwise: (b: GraphBuilder) => string[]): string[] {
+    const branch = (build: (b: GraphBuilder) => string[], label: string): { graph: Message; count: number } => {
+      const b = new GraphBuilder(this.names);
+      const outputs = build(b).map((value) => {
+        const name = this.fresh(`${label}_out`);
+        b.op('Identity', [value], {}, name);
+        return valueInfo({ name, dims: [] }, false);
+      });
+      return { graph: b.graphMessage(this.fresh(label), outputs), count: outputs.length };
+    };
+    const yes = branch(then, 'then');
+    const no = branch(otherwise, 'else');
+    if (yes.count !== no.count) throw new Error('If branches must have as many outputs');
+    const outputs = Array.from({ length: yes.count }, () => this.fresh('if'));
+    const node: Message = [str(1, cond), ...outputs.map((o) => str(2, o)), str(3, this.fresh('n_If')), str(4, 'If'),
+      msg(5, attribute('then_branch', { graph: yes.graph })), msg(5, attribute('else_branch', { graph: no.graph }))];
+    this.nodes.push(node);
+    return outputs;
   }
 
   floatTensor(prefix: string, dims: number[], data: Float32Array): string {
@@ -53,15 +80,18 @@ export class GraphBuilder {
     return output;
   }
 
-  toBytes(opset = 17): Uint8Array {
-    const graph: Message = [
+  private graphMessage(name: string, outputs: Message[]): Message {
+    return [
       ...this.nodes.map((n) => msg(1, n)),
-      str(2, 'crate'),
+      str(2, name),
       ...this.initializers.map((t) => msg(5, t)),
       ...this.inputs.map((v) => msg(11, v)),
-      ...this.outputs.map((v) => msg(12, v)),
+      ...outputs.map((v) => msg(12, v)),
     ];
-    const model: Message = [int(1, 8), str(2, 'crate-lens'), msg(7, graph), msg(8, [str(1, ''), int(2, opset)])];
+  }
+
+  toBytes(opset = 17): Uint8Array {
+    const model: Message = [int(1, 8), str(2, 'crate-lens'), msg(7, this.graphMessage('crate', this.outputs)), msg(8, [str(1, ''), int(2, opset)])];
     return encodeMessage(model);
   }
 }
@@ -69,10 +99,13 @@ export class GraphBuilder {
 function attribute(name: string, value: Attr): Message {
   if (typeof value === 'number') return [str(1, name), int(3, value), int(20, AttrType.INT)];
   if (Array.isArray(value)) return [str(1, name), ...value.map((v) => int(8, v)), int(20, AttrType.INTS)];
+  if ('graph' in value) return [str(1, name), msg(6, value.graph), int(20, AttrType.GRAPH)];
   return [str(1, name), f32(2, value.float), int(20, AttrType.FLOAT)];
 }
 
-function valueInfo(spec: ValueSpec): Message {
+/** A value's name and type; `withShape` false leaves the shape unstated (branch outputs vary in shape). */
+function valueInfo(spec: ValueSpec, withShape = true): Message {
+  const elem = int(1, spec.type === 'bool' ? DataType.BOOL : DataType.FLOAT);
   const dims = spec.dims.map((d) => msg(1, typeof d === 'number' ? [int(1, d)] : [str(2, d)]));
-  return [str(1, spec.name), msg(2, [msg(1, [int(1, DataType.FLOAT), msg(2, dims)])])];
+  return [str(1, spec.name), msg(2, [msg(1, withShape ? [elem, msg(2, dims)] : [elem])])];
 }

@@ -2,6 +2,7 @@
 // `maxImages` images, each pass's captures read back chunk by chunk through two staging buffers.
 import type { CrateConfig } from '../../model/config';
 import type { CrateWeights } from '../../model/weights';
+import { centredPatchGram } from '../../analysis/pca';
 import type { ForwardCapture, LayerCapture } from '../types';
 import { MapMode } from './dawn';
 import { uploadWeights, type GpuWeights } from './gpuWeights';
@@ -83,7 +84,12 @@ export class GpuModel {
     for (let l = 0; l < s.depth; l++) {
       layers.push(Object.fromEntries(CAPTURE_KEYS.map((key) => [key, outputs.get(captureName(l, key))!])) as unknown as LayerCapture);
     }
-    return { batch, logits: outputs.get('logits')!, layers, lastQkv: outputs.get('lastQkv')! };
+    // The patch Gram for PCA is formed here from the read-back features (N x N per image, small).
+    const lastQkv = outputs.get('lastQkv')!;
+    const perImageGram = s.patches * s.patches;
+    const patchGram = new Float32Array(batch * perImageGram);
+    for (let i = 0; i < batch; i++) patchGram.set(centredPatchGram(lastQkv, i * s.tokens * s.inner, s.tokens, s.inner), i * perImageGram);
+    return { batch, logits: outputs.get('logits')!, layers, patchGram };
   }
 
   private async ensureWorkspace(images: number): Promise<Workspace> {

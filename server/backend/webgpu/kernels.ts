@@ -4,7 +4,7 @@ import {
   addShader, assembleShader, fuseHeadsShader, istaShader, packParams, patchifyShader, poolShader, rowNormShader,
 } from './shaders/elementwise';
 import { matmulKey, matmulParams, matmulShader, matmulTile, type MatmulDims, type MatmulShape, type MatmulVariant } from './shaders/matmul';
-import { layerNormParams, layerNormShader, ROW_THREADS, softmaxParams, softmaxShader } from './shaders/rows';
+import { layerNormParams, layerNormShader, ROW_THREADS, rowSquaresParams, rowSquaresShader, softmaxParams, softmaxShader } from './shaders/rows';
 
 export interface KernelShape {
   /** Threads per workgroup of the one-output-per-thread kernels. */
@@ -81,6 +81,12 @@ export class Kernels {
   layerNorm<T>(rec: Recorder<T>, x: GPUBuffer, gamma: GPUBuffer, beta: GPUBuffer, y: GPUBuffer, rows: number, width: number): void {
     const c = this.shape.cooperative;
     rec.dispatch(this.pipeline(`layerNorm:${c}`, () => layerNormShader(c)), [x, gamma, beta, y], layerNormParams(rows, width, 1e-5), rec.linear(rows, c ? 1 : ROW_THREADS));
+  }
+
+  /** out[row] = sum_j x[row, j]^2 over `rows` rows of `width`. */
+  rowSquares<T>(rec: Recorder<T>, x: GPUBuffer, out: GPUBuffer, rows: number, width: number): void {
+    const c = this.shape.cooperative;
+    rec.dispatch(this.pipeline(`rowSquares:${c}`, () => rowSquaresShader(c)), [x, out], rowSquaresParams(rows, width), rec.linear(rows, c ? 1 : ROW_THREADS));
   }
 
   softmax<T>(rec: Recorder<T>, s: GPUBuffer, rows: number, width: number): void {

@@ -23,7 +23,7 @@ export function shapesOf(config: CrateConfig): Shapes {
 export const WORK_BUFFERS = [
   'pixels', 'patches', 'patchesLn', 'embed', 'embedLn', 'zA', 'zB', 'ln1', 'qkv', 'attn', 'mixed', 'zHalf',
   'x', 'drive', 'y', 'step', 'recon', 'unit', 'gram', 'attnCls', 'attnMean', 'attnMax', 'attnMin',
-  'pooled', 'pooledLn', 'logits',
+  'inputSq', 'residualSq', 'stepSq', 'driveSq', 'pooled', 'pooledLn', 'logits',
 ] as const;
 export type WorkBuffer = (typeof WORK_BUFFERS)[number];
 
@@ -37,13 +37,14 @@ export function workFloats(s: Shapes): Record<WorkBuffer, number> {
     embed: s.patches * s.dim, embedLn: s.patches * s.dim, zA: act, zB: act, ln1: act, qkv, attn: s.heads * tt,
     mixed: qkv, zHalf: act, x: act, drive: act, y: act, step: act, recon: act, unit: qkv,
     gram: s.heads * s.dimHead * s.dimHead, attnCls: s.heads * s.tokens, attnMean: tt, attnMax: tt, attnMin: tt,
-    pooled: s.dim, pooledLn: s.dim, logits: s.classes,
+    inputSq: s.tokens, residualSq: s.tokens, stepSq: s.tokens, driveSq: s.tokens, pooled: s.dim, pooledLn: s.dim, logits: s.classes,
   };
 }
 
 export type CaptureKey = keyof LayerCapture;
+/** What each layer reads back; the ISTA input always comes along (a GPU pass reads it for free next to the rest). */
 export const CAPTURE_KEYS: readonly CaptureKey[] = [
-  'attnCls', 'attnMean', 'attnMax', 'attnMin', 'istaInput', 'istaOutput', 'reconResidual', 'istaStep', 'istaDrive', 'gram',
+  'attnCls', 'attnMean', 'attnMax', 'attnMin', 'istaInput', 'istaOutput', 'inputSq', 'residualSq', 'stepSq', 'driveSq', 'gram',
 ];
 
 export function captureFloats(s: Shapes): Record<CaptureKey, number> {
@@ -51,7 +52,7 @@ export function captureFloats(s: Shapes): Record<CaptureKey, number> {
   const tt = s.tokens * s.tokens;
   return {
     attnCls: s.heads * s.tokens, attnMean: tt, attnMax: tt, attnMin: tt, istaInput: act, istaOutput: act,
-    reconResidual: act, istaStep: act, istaDrive: act, gram: s.heads * s.dimHead * s.dimHead,
+    inputSq: s.tokens, residualSq: s.tokens, stepSq: s.tokens, driveSq: s.tokens, gram: s.heads * s.dimHead * s.dimHead,
   };
 }
 

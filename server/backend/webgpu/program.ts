@@ -84,10 +84,14 @@ export function recordProgram(
     k.matmul(rec, { a: 'k', b: 'n', residual: 'subtract' }, plain('n'), { a: buf.y, b: lw.dictionary, c: buf.step, r: buf.drive });
     k.ista(rec, buf.x, buf.step, zNext, rows * dim, config.istaStepSize, config.istaLambda);
     k.matmul(rec, { a: 'k', b: 'k', residual: 'subtract' }, plain('k'), { a: zNext, b: lw.dictionary, c: buf.recon, r: buf.x });
+    k.rowSquares(rec, buf.x, buf.inputSq, rows, dim);
+    k.rowSquares(rec, buf.recon, buf.residualSq, rows, dim);
+    k.rowSquares(rec, buf.step, buf.stepSq, rows, dim);
+    k.rowSquares(rec, buf.drive, buf.driveSq, rows, dim);
 
     const sources: Record<(typeof CAPTURE_KEYS)[number], GPUBuffer> = {
       attnCls: buf.attnCls, attnMean: buf.attnMean, attnMax: buf.attnMax, attnMin: buf.attnMin, istaInput: buf.x,
-      istaOutput: zNext, reconResidual: buf.recon, istaStep: buf.step, istaDrive: buf.drive, gram: buf.gram,
+      istaOutput: zNext, inputSq: buf.inputSq, residualSq: buf.residualSq, stepSq: buf.stepSq, driveSq: buf.driveSq, gram: buf.gram,
     };
     rec.endStage(CAPTURE_KEYS.map((key) => readback(sources[key], captureName(l, key), perImage[key])));
   });

@@ -175,3 +175,24 @@ export function softmaxShader(cooperative: boolean): string {
   ${reduce(c, 'sum', 'total', 'let v = expAccurate(S[base + j] - top); S[base + j] = v;')}
   ${each(c, 'S[base + j] = divideAccurate(S[base + j], total);')}`);
 }
+
+export function rowSquaresParams(rows: number, width: number): ArrayBuffer {
+  return new Uint32Array([rows, width, 0, 0]).buffer;
+}
+
+const SQUARES_BINDINGS = /* wgsl */ `
+struct Params { rows: u32, width: u32, pad0: u32, pad1: u32 }
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> X: array<f32>;
+@group(0) @binding(2) var<storage, read_write> Y: array<f32>;
+`;
+
+/** Y[row] = sum of X[row, j]^2: the per-token norms the measures need, without reading X back. */
+export function rowSquaresShader(cooperative: boolean): string {
+  const c = cooperative;
+  const body = `
+  ${reduce(c, 'sum', 'total', 'let x = X[base + j]; let v = x * x;')}`;
+  // One lane writes the row's result.
+  return rowKernel(c, SQUARES_BINDINGS, `${body}
+  ${c ? 'if (li == 0u) { Y[row] = total; }' : 'Y[row] = total;'}`);
+}
