@@ -37,7 +37,14 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     log: (message) => output.appendLine(message),
   });
   context.subscriptions.push(layerPanels, vscode.window.registerWebviewViewProvider(LAYER_VIEW_ID, layerPanels));
+  let workerRestarts = 0;
   const onState = (state: DaemonState) => {
+    // A crashed inference worker is replaced by the daemon; the log says so once per crash.
+    if (state.worker && state.worker.restarts !== workerRestarts) {
+      // A new daemon counts from zero again.
+      if (state.worker.restarts > workerRestarts) output.appendLine(`[warning] the inference worker crashed (${state.worker.lastCrash}); the daemon restarted it`);
+      workerRestarts = state.worker.restarts;
+    }
     lastState = state;
     status.show(state);
     layerPanels.onModelState(state);

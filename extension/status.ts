@@ -1,4 +1,4 @@
-// The status bar item: model, backend and state (loading, ready, blocked, error).
+// The status bar item: model, backend and state (loading, ready, blocked, error), and crashes survived.
 import * as vscode from 'vscode';
 import type { DaemonState } from '../server/protocol';
 
@@ -16,7 +16,11 @@ export class Status implements vscode.Disposable {
   daemonRestarted(): void { this.restarts++; }
 
   show(state: DaemonState): void {
-    const restarted = this.restarts > 0 ? ` (daemon restarted after a crash${this.restarts > 1 ? ` ${this.restarts}×` : ''})` : '';
+    const notes = [
+      this.restarts > 0 ? `daemon restarted after a crash${this.restarts > 1 ? ` ${this.restarts}×` : ''}` : '',
+      state.worker?.restarts ? `inference worker restarted after a crash${state.worker.restarts > 1 ? ` ${state.worker.restarts}×` : ''}, last: ${state.worker.lastCrash}` : '',
+    ].filter((n) => n);
+    const restarted = notes.length > 0 ? ` (${notes.join('; ')})` : '';
     this.item.backgroundColor = undefined;
     switch (state.state) {
       case 'loading':

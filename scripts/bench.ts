@@ -1,5 +1,5 @@
 // npm run bench: CRATE Lens's CPU backend against PyTorch on the same checkpoints, interleaved,
-// plus hover latency through the real LSP connection, checkpoint load time and the daemon's RSS.
+// plus hover latency through the real LSP connection, checkpoint load time and the RSS of the daemon and its worker.
 // Writes bench-results.json. Needs Debian's python3-torch (with libopenblas0-openmp) for the PyTorch rows.
 import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
@@ -12,6 +12,7 @@ import { analyzePrepared, type PreparedImage } from '../server/engine/analyze';
 import { loadModel } from '../server/engine/loadModel';
 import { encodePng } from '../server/image';
 import { baseSettings, Daemon } from '../test/daemon/harness';
+import { memoryOf } from '../test/daemon/procfs';
 
 const ROOT = resolve(__dirname, '..');
 const CACHE = join(ROOT, '.bench');
@@ -143,8 +144,10 @@ async function hoverLatency(preset: string) {
     const warm: number[] = [];
     for (let i = 1; i <= 50; i++) warm.push(await time(() => daemon.hover(uri, i, 14)));
     const sorted = [...warm].sort((a, b) => a - b);
-    const rssKb = Number(/VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${daemon.process.pid}/status`, 'utf8'))?.[1] ?? NaN);
-    return { model: preset, coldMs: cold, warmP50Ms: sorted[24], warmP95Ms: sorted[47], peakRssMb: rssKb / 1024 };
+    // The weights live in the daemon's inference worker: both processes' peaks.
+    const { worker } = await daemon.status();
+    const hwm = (pid: number | undefined) => (pid ? memoryOf(pid)?.hwmKb ?? NaN : NaN) / 1024;
+    return { model: preset, coldMs: cold, warmP50Ms: sorted[24], warmP95Ms: sorted[47], peakRssMb: hwm(daemon.process.pid), workerPeakRssMb: hwm(worker.pid) };
   } finally {
     await daemon.stop();
   }
@@ -170,7 +173,7 @@ async function main() {
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.model} | ${r.batch} | ${fmt(r.crateLensMs)} | ${fmt(r.crateLensForwardMs)} | ${fmt(r.torchMs)} | ${r.ratio.toFixed(2)} | ${r.forwardRatio.toFixed(2)} |`);
   console.log(`\ncheckpoint load (${load.model}, ${(load.bytes / 2 ** 20).toFixed(0)} MiB .pth): parse ${fmt(load.ms)} ms, ready to run (parse + session) ${fmt(load.readyMs)} ms`);
-  for (const h of hovers) console.log(`hover (${h.model}, real LSP): cold ${h.coldMs.toFixed(0)} ms, warm p50 ${h.warmP50Ms.toFixed(1)} ms, p95 ${h.warmP95Ms.toFixed(1)} ms, daemon peak RSS ${h.peakRssMb.toFixed(0)} MB`);
+  for (const h of hovers) console.log(`hover (${h.model}, real LSP): cold ${h.coldMs.toFixed(0)} ms, warm p50 ${h.warmP50Ms.toFixed(1)} ms, p95 ${h.warmP95Ms.toFixed(1)} ms, peak RSS daemon ${h.peakRssMb.toFixed(0)} MB, worker ${h.workerPeakRssMb.toFixed(0)} MB`);
   writeFileSync(join(ROOT, 'bench-results.json'), JSON.stringify({ machine, rows: rows.map((r) => ({ ...r, crateLensMs: r.crateLensMs.median, crateLensForwardMs: r.crateLensForwardMs.median, torchMs: r.torchMs.median, spread: { crateLens: r.crateLensMs, forward: r.crateLensForwardMs, torch: r.torchMs } })), load, hovers }, null, 2));
 }
 

@@ -1,4 +1,4 @@
-// Bundles the extension client, the daemon, the CLI and the webview with esbuild.
+// Bundles the extension client, the daemon and its inference worker, the CLI and the webview with esbuild.
 import * as esbuild from 'esbuild';
 
 import { readFileSync } from 'node:fs';
@@ -19,6 +19,8 @@ const common = {
 const builds = [
   { ...common, entryPoints: ['extension/extension.ts'], outfile: 'dist/extension.js' },
   { ...common, entryPoints: ['server/main.ts'], outfile: 'dist/server.js' },
+  // The daemon's inference worker (a child process: a native crash there spares the daemon).
+  { ...common, entryPoints: ['server/worker/main.ts'], outfile: 'dist/worker.js' },
   { ...common, entryPoints: ['server/cli/main.ts'], outfile: 'dist/cli.js', banner: { js: '#!/usr/bin/env node' } },
   // The layer comparison page: a browser bundle (script and stylesheet) with its web components and
   // charts inside, loaded by the webview from dist/webview/ only.

@@ -1,12 +1,12 @@
-// The CRATE Lens daemon: a language server that owns the model and answers hovers and analysis requests.
+// The CRATE Lens daemon: a language server that answers hovers and analysis requests. The model itself
+// lives in an inference worker process (server/worker/) that the daemon restarts if it crashes.
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import {
   createConnection, LSPErrorCodes, MarkupKind, ProposedFeatures, ResponseError, TextDocuments, TextDocumentSyncKind,
   type CancellationToken, type Hover, type DocumentLink, type InitializeParams,
 } from 'vscode-languageserver/node';
 import { TextDocument } from 'vscode-languageserver-textdocument';
-import { analyzeImages, CancelledError, resolveLayer } from './engine/analyze';
-import { dictionaryStats } from './engine/inspect';
+import { CancelledError, resolveLayer } from './engine/analyze';
 import { findImageRefs, imageRefAt } from './daemon/imageRefs';
 import { ModelHost } from './daemon/modelHost';
 import { hoverMarkdown, markdownText, renderLayer, renderView } from './daemon/render';
@@ -18,7 +18,8 @@ import { encodePng, renderHeatmapOverlay } from './image';
 import { mergedPatchAttention } from './analysis/attention';
 import { upscaleNearest } from './report/upscale';
 import {
-  Methods, PanelMethods, type PanelImageParams, type PanelLayersParams, type PanelRolloutParams, type SummarizeParams, type AnalyzeParams, type AnalyzeReport, type DaemonSettings, type InspectReport, type RenderParams, type RenderResult,
+  Methods, PanelMethods, type PanelImageParams, type PanelLayersParams, type PanelRolloutParams, type SummarizeParams, type AnalyzeParams, type AnalyzeReport,
+  type DaemonSettings, type DaemonStatus, type InspectReport, type RenderParams, type RenderResult,
 } from './protocol';
 
 const connection = createConnection(ProposedFeatures.all);
@@ -94,9 +95,10 @@ connection.onHover(async (params, token): Promise<Hover | null> => {
   const problem = (message: string): Hover => markdown(`**CRATE Lens:** ${markdownText(message)}`);
   if (resolution.status === 'outside') return problem(outsideMessage(ref.path, resolution));
   try {
-    const active = await host.current();
-    const { result, prepared } = await cache.analyse(active, resolution.path, signalOf(token));
-    return markdown(hoverMarkdown(prepared.view, result, { layer: settings.hover.layer, head: settings.hover.head }));
+    const signal = signalOf(token);
+    const path = resolution.path;
+    const { result, view } = await host.use((active) => cache.analyse(active, path, signal));
+    return markdown(hoverMarkdown(view, result, { layer: settings.hover.layer, head: settings.hover.head }));
   } catch (e) {
     if (e instanceof CancelledError || token.isCancellationRequested) return null;
     return problem((e as Error).message);
@@ -117,54 +119,52 @@ connection.onDocumentLinks((params): DocumentLink[] => {
   return links;
 });
 
-connection.onRequest(Methods.analyze, (params: AnalyzeParams, token): Promise<AnalyzeReport> => guarded(async () => {
-  const active = await host.current();
-  const results = await analyzeImages(active.model, active.backend, params.images, { signal: signalOf(token) });
+connection.onRequest(Methods.analyze, (params: AnalyzeParams, token): Promise<AnalyzeReport> => guarded(() => host.use(async (active) => {
+  const results = await active.inference.analyzeImages(params.images, {}, signalOf(token));
   return { model: active.summary, results };
-}));
+})));
 
-connection.onRequest(Methods.render, (params: RenderParams, token): Promise<RenderResult> => guarded(async () => {
-  const active = await host.current();
-  const { result, prepared } = await cache.analyse(active, params.image, signalOf(token));
+connection.onRequest(Methods.render, (params: RenderParams, token): Promise<RenderResult> => guarded(() => host.use(async (active) => {
+  const { result, view } = await cache.analyse(active, params.image, signalOf(token));
   return {
     model: active.summary,
     result,
-    view: renderView(prepared.view),
-    layers: params.layers.map((layer) => renderLayer(prepared.view, result, layer, params.allHeads)),
+    view: renderView(view),
+    layers: params.layers.map((layer) => renderLayer(view, result, layer, params.allHeads)),
   };
-}));
+})));
 
-connection.onRequest(Methods.report, (params: AnalyzeParams, token): Promise<{ html: string }> => guarded(async () => {
-  const active = await host.current();
+connection.onRequest(Methods.report, (params: AnalyzeParams, token): Promise<{ html: string }> => guarded(() => host.use(async (active) => {
   const signal = signalOf(token);
   const layer = settings?.hover.layer ?? -1;
   const images: ReportImage[] = [];
   for (const path of params.images) {
     if (signal.aborted) throw new CancelledError();
     try {
-      const { result, prepared } = await cache.analyse(active, path, signal);
+      const { result, view } = await cache.analyse(active, path, signal);
       const index = resolveLayer(layer, result.layers!.length);
       const grid = result.grid!.width;
-      const overlay = renderHeatmapOverlay(prepared.view, mergedPatchAttention(result.layers![index].clsAttention), grid, grid);
-      images.push({ result, viewPng: encodePng(upscaleNearest(prepared.view, 224)), overlayPng: encodePng(overlay), overlayCaption: `layer ${index}, heads merged` });
+      const overlay = renderHeatmapOverlay(view, mergedPatchAttention(result.layers![index].clsAttention), grid, grid);
+      images.push({ result, viewPng: encodePng(upscaleNearest(view, 224)), overlayPng: encodePng(overlay), overlayCaption: `layer ${index}, heads merged` });
     } catch (e) {
       if (e instanceof CancelledError) throw e;
       images.push({ result: { image: path, error: (e as Error).message } });
     }
   }
   return { html: renderHtmlReport({ model: active.summary, results: images.map((i) => i.result) }, images) };
-}));
+})));
 
-connection.onRequest(Methods.inspect, (): Promise<InspectReport> => guarded(async () => {
-  const active = await host.current();
-  return { model: active.summary, dictionaries: await dictionaryStats(active.model) };
-}));
+connection.onRequest(Methods.inspect, (_params, token): Promise<InspectReport> => guarded(() => host.use(async (active) => (
+  { model: active.summary, dictionaries: await active.inference.dictionaryStats(signalOf(token)) }
+))));
+
+connection.onRequest(Methods.status, (): DaemonStatus => ({ pid: process.pid, worker: host.workerInfo() }));
 
 // The layer comparison panel.
-connection.onRequest(PanelMethods.image, (params: PanelImageParams, token) => guarded(async () => panelImage(await host.current(), cache, params, signalOf(token))));
-connection.onRequest(PanelMethods.layers, (params: PanelLayersParams, token) => guarded(async () => panelLayers(await host.current(), cache, params, signalOf(token))));
-connection.onRequest(PanelMethods.rollout, (params: PanelRolloutParams, token) => guarded(async () => panelRollout(await host.current(), cache, params, signalOf(token))));
-connection.onRequest(PanelMethods.summarize, (params: SummarizeParams, token) => guarded(async () => summarize(await host.current(), params, signalOf(token))));
+connection.onRequest(PanelMethods.image, (params: PanelImageParams, token) => guarded(() => host.use((active) => panelImage(active, cache, params, signalOf(token)))));
+connection.onRequest(PanelMethods.layers, (params: PanelLayersParams, token) => guarded(() => host.use((active) => panelLayers(active, cache, params, signalOf(token)))));
+connection.onRequest(PanelMethods.rollout, (params: PanelRolloutParams, token) => guarded(() => host.use((active) => panelRollout(active, cache, params, signalOf(token)))));
+connection.onRequest(PanelMethods.summarize, (params: SummarizeParams, token) => guarded(() => host.use((active) => summarize(active, params, signalOf(token)))));
 
 connection.onShutdown(() => host.dispose());
 

@@ -113,11 +113,24 @@ export interface DaemonSettings {
   blocked?: string;
 }
 
+/** The inference worker: the daemon's child process that holds the weights and runs forward passes. */
+export interface WorkerInfo {
+  /** Absent while no worker runs (none started yet, or between a crash and its restart). */
+  pid?: number;
+  /** Workers that crashed and were replaced since the daemon started. */
+  restarts: number;
+  /** How the last one ended, e.g. "SIGSEGV" or "exit code 134". */
+  lastCrash?: string;
+}
+
 export type DaemonState =
-  | { state: 'loading'; checkpoint: string }
-  | { state: 'ready'; model: ModelSummary; restarted?: boolean }
-  | { state: 'blocked'; message: string }
-  | { state: 'error'; message: string };
+  | { state: 'loading'; checkpoint: string; worker?: WorkerInfo }
+  | { state: 'ready'; model: ModelSummary; restarted?: boolean; worker?: WorkerInfo }
+  | { state: 'blocked'; message: string; worker?: WorkerInfo }
+  | { state: 'error'; message: string; worker?: WorkerInfo };
+
+/** The daemon's processes, for diagnostics and tests. */
+export interface DaemonStatus { pid: number; worker: WorkerInfo }
 
 export interface AnalyzeParams { images: string[] }
 
@@ -158,7 +171,14 @@ export const Methods = {
   inspect: 'crateLens/inspect',
   /** Daemon -> extension notification: the model's state changed -> DaemonState. */
   state: 'crateLens/state',
+  /** Extension -> daemon request: the daemon's and its inference worker's processes -> DaemonStatus. */
+  status: 'crateLens/status',
 } as const;
+
+// Between the daemon and its inference worker (Node IPC, not LSP): typed in server/worker/protocol.ts.
+export type {
+  AnalysedImage, DaemonToWorker, Inference, LoadedInfo, ModelSpec, WorkerCall, WorkerCalls, WorkerErrorKind, WorkerMethod, WorkerToDaemon,
+} from './worker/protocol';
 
 export interface Spread { mean: number; std: number; min: number; max: number }
 

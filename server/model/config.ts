@@ -152,13 +152,15 @@ export function readConfigFile(path: string): CrateConfig {
 }
 
 /** `<name>.crate.json` (name without any of the checkpoint extensions), then `crate.json`, beside the checkpoint. */
-export function findSidecarConfig(checkpointPath: string): string | undefined {
+/** Where a checkpoint's config may sit beside it, in order of preference. */
+export function sidecarCandidates(checkpointPath: string): string[] {
   const dir = dirname(checkpointPath);
   const stem = basename(checkpointPath).replace(/(\.pth\.tar|\.pth|\.pt|\.safetensors|\.bin|\.ckpt|\.tar)$/i, '');
-  for (const candidate of [join(dir, `${stem}.crate.json`), join(dir, 'crate.json')]) {
-    if (existsSync(candidate)) return candidate;
-  }
-  return undefined;
+  return [join(dir, `${stem}.crate.json`), join(dir, 'crate.json')];
+}
+
+export function findSidecarConfig(checkpointPath: string): string | undefined {
+  return sidecarCandidates(checkpointPath).find((candidate) => existsSync(candidate));
 }
 
 /** The shapes a state dict reveals; heads, eta and lambda are not among them. */

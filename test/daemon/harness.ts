@@ -3,7 +3,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createMessageConnection, StreamMessageReader, StreamMessageWriter, type MessageConnection, CancellationTokenSource } from 'vscode-jsonrpc/node';
-import { Methods, type DaemonSettings, type DaemonState } from '../../server/protocol';
+import { Methods, type DaemonSettings, type DaemonState, type DaemonStatus } from '../../server/protocol';
 
 export const SERVER = join(__dirname, '..', '..', 'dist', 'server.js');
 
@@ -14,6 +14,8 @@ export const baseSettings = (over: Partial<DaemonSettings> = {}): DaemonSettings
 
 export class Daemon {
   readonly states: DaemonState[] = [];
+  /** The daemon's log (window/logMessage), the last 1000 lines. */
+  readonly logs: string[] = [];
   private waiters: { test: (s: DaemonState) => boolean; resolve: (s: DaemonState) => void }[] = [];
   private version = 0;
 
@@ -22,15 +24,19 @@ export class Daemon {
       this.states.push(s);
       this.waiters = this.waiters.filter((w) => (w.test(s) ? (w.resolve(s), false) : true));
     });
-    connection.onNotification('window/logMessage', () => undefined);
+    connection.onNotification('window/logMessage', (m: { message: string }) => {
+      this.logs.push(m.message);
+      if (this.logs.length > 1000) this.logs.shift();
+    });
     connection.onRequest('workspace/configuration', () => []);
     connection.onRequest('client/registerCapability', () => null);
     connection.onRequest('window/workDoneProgress/create', () => null);
     connection.listen();
   }
 
-  static async start(workspace: string): Promise<Daemon> {
-    const child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'] });
+  /** `env`: extra environment for the daemon (and so its worker), e.g. a test fault hook. */
+  static async start(workspace: string, env: Record<string, string> = {}): Promise<Daemon> {
+    const child = spawn(process.execPath, [SERVER, '--stdio'], { stdio: ['pipe', 'pipe', 'inherit'], env: { ...process.env, ...env } });
     const connection = createMessageConnection(new StreamMessageReader(child.stdout!), new StreamMessageWriter(child.stdin!));
     const daemon = new Daemon(child, connection);
     await connection.sendRequest('initialize', {
@@ -64,6 +70,10 @@ export class Daemon {
   hover(uri: string, line: number, character: number, cancel?: CancellationTokenSource): Promise<{ contents: { kind: string; value: string } } | null> {
     const params = { textDocument: { uri }, position: { line, character } };
     return cancel ? this.connection.sendRequest('textDocument/hover', params, cancel.token) : this.connection.sendRequest('textDocument/hover', params);
+  }
+
+  status(): Promise<DaemonStatus> {
+    return this.connection.sendRequest(Methods.status, {});
   }
 
   async stop(): Promise<void> {

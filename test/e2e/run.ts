@@ -62,7 +62,7 @@ function stageExtension(extensionsDir: string, version: string): string {
   linkTree(join(ROOT, 'dist'), join(dir, 'dist'), (rel) => rel.endsWith('.map'));
   if (existsSync(join(ROOT, 'media'))) linkTree(join(ROOT, 'media'), join(dir, 'media'));
   const external = new Set<string>();
-  for (const bundle of ['extension.js', 'server.js']) {
+  for (const bundle of ['extension.js', 'server.js', 'worker.js']) {
     const code = readFileSync(join(ROOT, 'dist', bundle), 'utf8');
     for (const m of code.matchAll(/require\("([^"./][^"]*)"\)/g)) {
       const name = m[1].startsWith('@') ? m[1].split('/').slice(0, 2).join('/') : m[1].split('/')[0];

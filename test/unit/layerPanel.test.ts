@@ -10,6 +10,7 @@ import { loadModel, type LoadedModel } from '../../server/engine/loadModel';
 import { panelImage, panelLayers, panelRollout, summarize } from '../../server/daemon/panel';
 import type { ActiveModel } from '../../server/daemon/modelHost';
 import { ResultCache } from '../../server/daemon/results';
+import { modelOperations } from '../../server/worker/operations';
 import { parseLayerPanelMessage, type HistogramResult, type ModelSummary } from '../../server/protocol';
 import {
   DatasetAggregator, datasetCsv, datasetRow, imageFromHover, PooledHistogram, rebin, RunningSpread,
@@ -115,7 +116,7 @@ describe('layer panel daemon requests', () => {
   before(async () => {
     model = loadModel({ checkpoint: join(dir, 'model.pth') });
     backend = await createCpuBackend(model.config, model.weights, { threads: 1 });
-    active = { model, backend, summary: { depth: model.config.depth, heads: model.config.heads } as ModelSummary, id: 'test' };
+    active = { inference: modelOperations(model, backend), summary: { depth: model.config.depth, heads: model.config.heads } as ModelSummary, id: 'test' };
   });
   after(async () => { await backend.dispose(); });
 

@@ -1,0 +1,29 @@
+// Loads the model a spec names, with its backend, its content id and a summary for the daemon.
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chooseBackend } from '../backend/select';
+import type { Backend } from '../backend/types';
+import { loadModel, type LoadedModel } from '../engine/loadModel';
+import { modelSummary } from '../engine/summary';
+import { PRESETS } from '../model/config';
+import type { LoadedInfo, ModelSpec } from './protocol';
+
+export interface Loaded { model: LoadedModel; backend: Backend; info: LoadedInfo }
+
+export async function loadSpec(spec: ModelSpec, log: (message: string) => void): Promise<Loaded> {
+  const started = performance.now();
+  const isPreset = spec.config in PRESETS;
+  const model = loadModel({
+    checkpoint: spec.checkpoint || undefined,
+    config: spec.config && !isPreset ? spec.config : undefined,
+    preset: isPreset ? spec.config : undefined,
+    resize: spec.resize === 'config' ? undefined : spec.resize,
+  });
+  const { backend, note } = await chooseBackend(spec.backend, model.config, model.weights);
+  if (note) log(note);
+  const id = createHash('sha1').update(readFileSync(model.checkpointPath)).update(JSON.stringify(model.config)).digest('hex');
+  const summary = modelSummary(model, backend);
+  log(`loaded ${model.checkpointPath} in ${(performance.now() - started).toFixed(0)} ms: ${model.parameters} parameters, config ${summary.configSource}, ${backend.device}`);
+  for (const w of summary.configWarnings) log(`warning: ${w}`);
+  return { model, backend, info: { summary, id } };
+}

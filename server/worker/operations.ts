@@ -1,0 +1,51 @@
+// The daemon's requests run against one loaded model and its backend: the inference worker serves
+// them over IPC, and tests call them in-process.
+import type { Backend } from '../backend/types';
+import { analyzeImages, analyzePrepared, CancelledError, type PreparedImage } from '../engine/analyze';
+import { dictionaryStats } from '../engine/inspect';
+import type { LoadedModel } from '../engine/loadModel';
+import { decodeImage, modelView, toInputTensor } from '../image';
+import type { Inference } from './protocol';
+import { ForwardQueue } from './queue';
+import { layerRollouts } from './rollouts';
+
+function prepare(model: LoadedModel, path: string, bytes: Uint8Array): PreparedImage {
+  const image = decodeImage(bytes);
+  const view = modelView(image, model.config);
+  return { path, view, input: toInputTensor(view, model.config), width: image.width, height: image.height };
+}
+
+/** The backend with its forward passes put through `queue` under `signal`; everything else as it is. */
+function queued(backend: Backend, queue: ForwardQueue, signal: AbortSignal | undefined): Backend {
+  const forward = (...args: Parameters<Backend['forward']>) => queue.run(signal, () => backend.forward(...args));
+  return new Proxy(backend, {
+    get(target, property) {
+      if (property === 'forward') return forward;
+      const value: unknown = Reflect.get(target, property, target);
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
+}
+
+export function modelOperations(model: LoadedModel, backend: Backend, queue = new ForwardQueue()): Inference {
+  return {
+    async analyseImage(path, bytes, signal) {
+      const prepared = prepare(model, path, bytes);
+      const [result] = await analyzePrepared(model, queued(backend, queue, signal), [prepared]);
+      return { result, view: prepared.view };
+    },
+    analyzeImages(paths, options, signal) {
+      return analyzeImages(model, queued(backend, queue, signal), paths, { signal, topK: options.topK });
+    },
+    async rollouts(bytes, fusion, discard, signal) {
+      const prepared = prepare(model, '', bytes);
+      const capture = await queue.run(signal, () => backend.forward(prepared.input, 1, { headExtremes: fusion !== 'mean' }));
+      if (signal?.aborted) throw new CancelledError();
+      return layerRollouts(capture, model.config.imageSize / model.config.patchSize, fusion, discard);
+    },
+    async dictionaryStats(signal) {
+      if (signal?.aborted) throw new CancelledError();
+      return dictionaryStats(model);
+    },
+  };
+}
