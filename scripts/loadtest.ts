@@ -209,7 +209,8 @@ async function killMidRequest(
   let failedInFlight = 0;
   for (const o of outcomes) {
     f.count(o);
-    if (o.kind === 'error' && o.text!.includes(message)) failedInFlight++;
+    // Hover text is Markdown-escaped: compare it unescaped.
+    if (o.kind === 'error' && o.text!.replace(/\\(.)/g, '$1').includes(message)) failedInFlight++;
     else if (o.kind !== 'picture') f.violate(`${expectedSignal}: hover answered ${o.kind} ${o.text ?? ''}`);
   }
   if (failedInFlight === 0) f.violate(`${expectedSignal}: no request was in flight when the worker died`);

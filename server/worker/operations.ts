@@ -1,12 +1,13 @@
 // The daemon's requests run against one loaded model and its backend: the inference worker serves
 // them over IPC, and tests call them in-process.
 import type { Backend } from '../backend/types';
-import { analyzeImages, analyzePrepared, CancelledError, type PreparedImage } from '../engine/analyze';
+import { analyzeImages, CancelledError, type PreparedImage } from '../engine/analyze';
 import { dictionaryStats } from '../engine/inspect';
 import type { LoadedModel } from '../engine/loadModel';
 import { decodeImage, modelView, toInputTensor } from '../image';
 import type { Inference } from './protocol';
 import { ForwardQueue } from './queue';
+import { ImageBatcher } from './batcher';
 import { layerRollouts } from './rollouts';
 
 function prepare(model: LoadedModel, path: string, bytes: Uint8Array): PreparedImage {
@@ -28,10 +29,11 @@ function queued(backend: Backend, queue: ForwardQueue, signal: AbortSignal | und
 }
 
 export function modelOperations(model: LoadedModel, backend: Backend, queue = new ForwardQueue()): Inference {
+  const batcher = new ImageBatcher(model, backend, queue);
   return {
     async analyseImage(path, bytes, signal) {
       const prepared = prepare(model, path, bytes);
-      const [result] = await analyzePrepared(model, queued(backend, queue, signal), [prepared]);
+      const result = await batcher.analyse(prepared, signal);
       return { result, view: prepared.view };
     },
     analyzeImages(paths, options, signal) {
