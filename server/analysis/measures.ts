@@ -29,7 +29,10 @@ export function layerMeasures(capture: ForwardCapture, image: number, config: Cr
   const act = image * tokens * dim;
   return capture.layers.map((layer, index) => {
     const rows = clsRows(layer.attnCls, image * heads * tokens, heads, tokens);
-    const stats = sparsityStats(layer.istaOutput, act, tokens, dim);
+    const counted = layer.zerosPerToken && layer.codeMax
+      ? { zerosPerToken: layer.zerosPerToken.subarray(image * tokens, (image + 1) * tokens), max: layer.codeMax[image] }
+      : undefined;
+    const stats = sparsityStats(layer.istaOutput, act, tokens, dim, counted);
     return {
       index,
       clsAttention: rows,

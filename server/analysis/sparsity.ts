@@ -17,22 +17,13 @@ export interface SparsityStats {
 
 export const HISTOGRAM_BINS = 32;
 
+/** Zeros per token and the largest value of a code, when the backend has counted them already. */
+export interface CodeCounts { zerosPerToken: ArrayLike<number>; max: number }
+
 /** `code` holds [T, dim] for one image starting at `offset`. */
-export function sparsityStats(code: Float32Array, offset: number, tokens: number, dim: number, bins = HISTOGRAM_BINS): SparsityStats {
-  const zerosPerToken = new Array<number>(tokens);
-  let max = 0;
-  let zeroCount = 0;
-  for (let t = 0; t < tokens; t++) {
-    let zeros = 0;
-    // Branch-free: about half the values are zero, in no order a branch predictor could follow.
-    for (let i = offset + t * dim, end = i + dim; i < end; i++) {
-      const v = code[i];
-      zeros += v === 0 ? 1 : 0;
-      max = v > max ? v : max;
-    }
-    zerosPerToken[t] = zeros;
-    zeroCount += zeros;
-  }
+export function sparsityStats(code: Float32Array, offset: number, tokens: number, dim: number, counted?: CodeCounts, bins = HISTOGRAM_BINS): SparsityStats {
+  const { zerosPerToken, max } = counted ? { zerosPerToken: Array.from(counted.zerosPerToken), max: counted.max } : countCode(code, offset, tokens, dim);
+  const zeroCount = zerosPerToken.reduce((a, b) => a + b, 0);
   const counts = new Int32Array(bins);
   if (max > 0) {
     for (let i = offset, end = offset + tokens * dim; i < end; i++) {
@@ -43,4 +34,19 @@ export function sparsityStats(code: Float32Array, offset: number, tokens: number
     }
   }
   return { zeroCount, sparsity: zeroCount / (tokens * dim), zerosPerToken, histogram: { max, counts: Array.from(counts), zeros: zeroCount } };
+}
+
+function countCode(code: Float32Array, offset: number, tokens: number, dim: number): { zerosPerToken: number[]; max: number } {
+  const zerosPerToken = new Array<number>(tokens);
+  let max = 0;
+  for (let t = 0; t < tokens; t++) {
+    let zeros = 0;
+    for (let i = offset + t * dim, end = i + dim; i < end; i++) {
+      const v = code[i];
+      zeros += v === 0 ? 1 : 0;
+      max = v > max ? v : max;
+    }
+    zerosPerToken[t] = zeros;
+  }
+  return { zerosPerToken, max };
 }

@@ -9,7 +9,12 @@ import type { Backend, ForwardCapture, ForwardOptions, LayerCapture } from './ty
 export interface CpuBackendOptions { threads?: number }
 
 function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
-  return { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all' };
+  return {
+    executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all',
+    // Idle threads sleep instead of spinning: a daemon waiting for the next hover must not hold the CPU
+    // (and a spinning pool slows whatever runs next, PyTorch in the benchmark included).
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  };
 }
 
 /** A session computing the logits alone: the bare forward pass, for benchmarks against PyTorch. */

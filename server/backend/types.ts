@@ -12,6 +12,9 @@ export interface LayerCapture {
   attnMin?: Float32Array;
   /** [B, T, dim]: the ISTA output z_next (the sparse code). */
   istaOutput: Float32Array;
+  /** [B, T] exact zeros of each token's code and [B] its largest value, where the backend counts them. */
+  zerosPerToken?: Float32Array;
+  codeMax?: Float32Array;
   /**
    * [B, T] each, per token: the squared norms of x = LN2(z + MSSA(z)) (the ISTA input), of the
    * reconstruction residual x - z_next D^T, of the unscaled ISTA step x D - x D^T D and of x D.

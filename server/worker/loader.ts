@@ -1,6 +1,6 @@
 // Loads the model a spec names, with its backend, its content id and a summary for the daemon.
-import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { createHash, type Hash } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
 import { chooseBackend } from '../backend/select';
 import type { Backend } from '../backend/types';
 import { loadModel, type LoadedModel } from '../engine/loadModel';
@@ -21,9 +21,21 @@ export async function loadSpec(spec: ModelSpec, log: (message: string) => void):
   });
   const { backend, note } = await chooseBackend(spec.backend, model.config, model.weights);
   if (note) log(note);
-  const id = createHash('sha1').update(readFileSync(model.checkpointPath)).update(JSON.stringify(model.config)).digest('hex');
+  const id = hashFile(model.checkpointPath, createHash('sha1')).update(JSON.stringify(model.config)).digest('hex');
   const summary = modelSummary(model, backend);
   log(`loaded ${model.checkpointPath} in ${(performance.now() - started).toFixed(0)} ms: ${model.parameters} parameters, config ${summary.configSource}, ${backend.device}`);
   for (const w of summary.configWarnings) log(`warning: ${w}`);
   return { model, backend, info: { summary, id } };
+}
+
+/** Hashes a file a megabyte at a time: reading a large checkpoint whole a second time would add its size to the peak memory. */
+function hashFile(path: string, hash: Hash): Hash {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.allocUnsafe(1 << 20);
+    for (let n = readSync(fd, chunk, 0, chunk.length, null); n > 0; n = readSync(fd, chunk, 0, chunk.length, null)) hash.update(chunk.subarray(0, n));
+  } finally {
+    closeSync(fd);
+  }
+  return hash;
 }

@@ -4,6 +4,7 @@ import { createCpuBackend } from '../../server/backend/cpu';
 import type { Backend } from '../../server/backend/types';
 import { analyzePrepared, CancelledError, type PreparedImage } from '../../server/engine/analyze';
 import { loadModel } from '../../server/engine/loadModel';
+import type { ImageResult } from '../../server/protocol';
 import { ImageBatcher } from '../../server/worker/batcher';
 import { ForwardQueue } from '../../server/worker/queue';
 import { randomInput } from '../backend/randomModel';
@@ -32,7 +33,7 @@ describe('hover batching in the inference worker', () => {
     const backend = await countingBackend(batches);
     try {
       const images = Array.from({ length: 11 }, (_, i) => image(i));
-      const singles = [];
+      const singles: ImageResult[] = [];
       for (const p of images) singles.push((await analyzePrepared(model, backend, [p]))[0]);
       batches.length = 0;
       const batcher = new ImageBatcher(model, backend, new ForwardQueue(), 4);

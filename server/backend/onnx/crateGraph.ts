@@ -3,18 +3,10 @@ import type { CrateConfig } from '../../model/config';
 import type { CrateWeights, LayerWeights, Tensor } from '../../model/weights';
 import { GraphBuilder } from './graph';
 
-export const LAYER_OUTPUTS = ['attnCls', 'attnMean', 'attnMax', 'attnMin', 'istaOutput', 'inputSq', 'residualSq', 'stepSq', 'driveSq', 'gram'] as const;
+export const LAYER_OUTPUTS = ['attnCls', 'attnMean', 'attnMax', 'attnMin', 'istaOutput', 'zerosPerToken', 'codeMax', 'inputSq', 'residualSq', 'stepSq', 'driveSq', 'gram'] as const;
 export type LayerOutput = (typeof LAYER_OUTPUTS)[number] | 'istaInput';
 
 export function layerOutputName(layer: number, output: LayerOutput): string { return `l${layer}_${output}`; }
-
-/** [rows, cols] -> [cols, rows], so `x W^T` becomes a plain MatMul. */
-export function transpose2d(t: Tensor): Float32Array {
-  const [rows, cols] = t.shape;
-  const out = new Float32Array(rows * cols);
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) out[c * rows + r] = t.data[r * cols + c];
-  return out;
-}
 
 export interface GraphOptions {
   /** Export every per-layer capture (default); without, the graph computes the logits alone. */
@@ -36,11 +28,21 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, opti
   const vec = (prefix: string, t: Tensor) => g.floatTensor(prefix, [t.data.length], t.data);
   const layerNorm = (x: string, w: Tensor, b: Tensor) =>
     g.op('LayerNormalization', [x, vec('ln_w', w), vec('ln_b', b)], { axis: -1, epsilon: eps });
-  /** x W^T (+ b) for a torch Linear weight W of shape [out, in]. */
-  const linear = (x: string, w: Tensor, b?: Tensor) => {
-    const y = g.op('MatMul', [x, g.floatTensor('w_t', [w.shape[1], w.shape[0]], transpose2d(w))]);
-    return b ? g.op('Add', [y, vec('b', b)]) : y;
+  /**
+   * x W^T (+ b) for a torch Linear weight W of shape [out, in] and x of shape [..., rows, in]: a Gemm
+   * with transB over the rows flattened, so the weight goes into the model as it is, never transposed
+   * into a second copy.
+   */
+  const linear = (x: string, w: Tensor, b?: Tensor, rows?: number) => {
+    const [outDim, inDim] = w.shape;
+    const flat = rows === undefined ? x : g.op('Reshape', [x, g.ints([-1, inDim])]);
+    const inputs = [flat, g.floatTensor('w', w.shape, w.data), ...(b ? [vec('b', b)] : [])];
+    const y = g.op('Gemm', inputs, { transB: 1 });
+    return rows === undefined ? y : g.op('Reshape', [y, g.ints([-1, rows, outDim])]);
   };
+  /** x D^T for x of shape [B, rows, dim] and a constant D, as a Gemm with transB. */
+  const timesTransposed = (x: string, d: string, rows: number, dim: number) =>
+    g.op('Reshape', [g.op('Gemm', [g.op('Reshape', [x, g.ints([-1, dim])]), d], { transB: 1 }), g.ints([-1, rows, dim])]);
 
   const pixels = g.input({ name: 'pixels', dims: ['batch', C, S, S] });
   // True when the caller wants the max and min of the attention over heads (rollout with those fusions).
@@ -50,7 +52,7 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, opti
   const moved = g.op('Transpose', [split], { perm: [0, 2, 4, 3, 5, 1] });
   const patchVectors = g.op('Reshape', [moved, g.ints([-1, patches, P * P * C])]);
   let x = layerNorm(patchVectors, weights.patchNorm1Weight, weights.patchNorm1Bias);
-  x = linear(x, weights.patchLinearWeight, weights.patchLinearBias);
+  x = linear(x, weights.patchLinearWeight, weights.patchLinearBias, patches);
   x = layerNorm(x, weights.patchNorm2Weight, weights.patchNorm2Bias);
 
   const batchDim = g.op('Slice', [g.op('Shape', [pixels]), g.ints([0]), g.ints([1])]);
@@ -65,7 +67,7 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, opti
     };
 
     // MSSA: one projection per head is query, key and value.
-    const w = linear(layerNorm(z, layer.norm1Weight, layer.norm1Bias), layer.qkv);
+    const w = linear(layerNorm(z, layer.norm1Weight, layer.norm1Bias), layer.qkv, undefined, tokens);
     lastQkv = w;
     const perHead = g.op('Transpose', [g.op('Reshape', [w, g.ints([0, 0, heads, dimHead])])], { perm: [0, 2, 1, 3] });
     const scores = g.op('Mul', [g.op('MatMul', [perHead, g.op('Transpose', [perHead], { perm: [0, 1, 3, 2] })]), g.scalar(dimHead ** -0.5)]);
@@ -82,14 +84,13 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, opti
       out('gram', g.op('MatMul', [g.op('Transpose', [unit], { perm: [0, 1, 3, 2] }), unit]), [heads, dimHead, dimHead]);
     }
     const mixed = g.op('Reshape', [g.op('Transpose', [g.op('MatMul', [attn, perHead])], { perm: [0, 2, 1, 3] }), g.ints([0, 0, inner])]);
-    const zHalf = g.op('Add', [z, layer.toOutWeight ? linear(mixed, layer.toOutWeight, layer.toOutBias) : mixed]);
+    const zHalf = g.op('Add', [z, layer.toOutWeight ? linear(mixed, layer.toOutWeight, layer.toOutBias, tokens) : mixed]);
 
     // ISTA: ReLU(x + eta (x D - x D^T D) - eta lambda) with x D - x D^T D = x (D - D^T D). The
     // folded matrix is a subgraph of initializers only, so the session computes it once at load.
     const xIn = layerNorm(zHalf, layer.norm2Weight, layer.norm2Bias);
     const dict = g.floatTensor('dict', layer.dictionary.shape, layer.dictionary.data);
-    const dictT = g.floatTensor('dict_t', layer.dictionary.shape, transpose2d(layer.dictionary));
-    const folded = g.op('Sub', [dict, g.op('MatMul', [dictT, dict])]);
+    const folded = g.op('Sub', [dict, g.op('Gemm', [dict, dict], { transA: 1 })]);
     const step = g.op('MatMul', [xIn, folded]);
     const update = g.op('Sub', [g.op('Mul', [step, g.scalar(config.istaStepSize)]), g.scalar(config.istaStepSize * config.istaLambda)]);
     z = g.op('Relu', [g.op('Add', [xIn, update])]);
@@ -97,10 +98,14 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, opti
       // The norms the measures need, per token: the [B, T, dim] tensors themselves stay inside.
       const perToken = (t: string) => g.op('ReduceSumSquare', [t], { axes: [2], keepdims: 0 });
       out('istaOutput', z, [tokens, dim]);
+      // Counted here, vectorised: a JS loop over half-zero data mispredicts every other branch.
+      const isZero = g.op('Cast', [g.op('Equal', [z, g.scalar(0)])], { to: 1 });
+      out('zerosPerToken', g.op('ReduceSum', [isZero, g.ints([2])], { keepdims: 0 }), [tokens]);
+      out('codeMax', g.op('ReduceMax', [z], { axes: [1, 2], keepdims: 0 }), []);
       out('inputSq', perToken(xIn), [tokens]);
       out('stepSq', perToken(step), [tokens]);
       out('driveSq', perToken(g.op('MatMul', [xIn, dict])), [tokens]);
-      out('residualSq', perToken(g.op('Sub', [xIn, g.op('MatMul', [z, dictT])])), [tokens]);
+      out('residualSq', perToken(g.op('Sub', [xIn, timesTransposed(z, dict, tokens, dim)])), [tokens]);
       if (options.activations) g.output(xIn, { name: layerOutputName(l, 'istaInput'), dims: ['batch', tokens, dim] });
     }
   });

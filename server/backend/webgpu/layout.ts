@@ -41,7 +41,8 @@ export function workFloats(s: Shapes): Record<WorkBuffer, number> {
   };
 }
 
-export type CaptureKey = keyof LayerCapture;
+// Zeros and maxima of the codes are counted from the read-back code itself.
+export type CaptureKey = Exclude<keyof LayerCapture, 'zerosPerToken' | 'codeMax'>;
 /** What each layer reads back; the ISTA input always comes along (a GPU pass reads it for free next to the rest). */
 export const CAPTURE_KEYS: readonly CaptureKey[] = [
   'attnCls', 'attnMean', 'attnMax', 'attnMin', 'istaInput', 'istaOutput', 'inputSq', 'residualSq', 'stepSq', 'driveSq', 'gram',
