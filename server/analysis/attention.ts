@@ -21,14 +21,27 @@ export function mergedPatchAttention(rows: number[][]): number[] {
  */
 export function dinoMask(patchAttention: ArrayLike<number>, threshold = 0.6): number[] {
   const n = patchAttention.length;
-  const order = Array.from({ length: n }, (_, i) => i).sort((a, b) => patchAttention[a] - patchAttention[b]);
   let total = 0;
   for (let i = 0; i < n; i++) total += patchAttention[i];
-  const mask = new Array<number>(n).fill(0);
+  // The ascending walk of a stable argsort, without sorting indices: a native sort of the values, the
+  // first position whose running share exceeds 1 - threshold, then every later position kept.
+  const sorted = Float64Array.from(patchAttention).sort();
   let cumulative = 0;
-  for (const i of order) {
-    cumulative += patchAttention[i] / total;
-    if (cumulative > 1 - threshold) mask[i] = 1;
+  let cut = n;
+  for (let i = 0; i < n; i++) {
+    cumulative += sorted[i] / total;
+    if (cumulative > 1 - threshold) { cut = i; break; }
+  }
+  const mask = new Array<number>(n).fill(0);
+  if (cut === n) return mask;
+  const cutoff = sorted[cut];
+  // Values equal to the cutoff sit in index order in a stable sort: the first `skip` of them fall before it.
+  let skip = 0;
+  while (cut - skip - 1 >= 0 && sorted[cut - skip - 1] === cutoff) skip++;
+  for (let i = 0; i < n; i++) {
+    const v = patchAttention[i];
+    if (v > cutoff) mask[i] = 1;
+    else if (v === cutoff) { if (skip > 0) skip--; else mask[i] = 1; }
   }
   return mask;
 }
