@@ -22,6 +22,11 @@ istaResidual = ||(z1 D^T - x) D|| / ||x D|| (the second step's lasso gradient ag
 first step's drive); codingRate as for CRATE, on each layer's qkv features.
 
     /usr/bin/python3 scripts/crate_alpha_reference.py          writes test/fixtures/golden-alpha/
+    /usr/bin/python3 scripts/crate_alpha_reference.py --big PRESET OUT [--official-init]
+        a seeded random checkpoint of a preset (alpha-B/16, alpha-L/14, ...), torch.save(state_dict);
+        --official-init: PyTorch's default initialisation, as a fresh model of the published code
+    /usr/bin/python3 scripts/crate_alpha_reference.py --big-ref PRESET CKPT IMAGE OUTJSON
+        reference.json for one image through it (check with scripts/check-reference.ts)
 Layout as scripts/make_fixtures.py's golden cases (istaOutput rows are 4d wide).
 """
 
@@ -294,7 +299,66 @@ def write_case(case):
                         ("images", ["images/" + n for n in case["images"]])])
 
 
+# Shapes of the UCSC-VLAA sizes (224 px input); the patch size is the preset's suffix.
+SIZES = {"B": dict(dim=768, depth=12, heads=12, dimHead=64), "L": dict(dim=1024, depth=24, heads=16, dimHead=64),
+         "H": dict(dim=1280, depth=32, heads=16, dimHead=80)}
+
+
+def preset_config(name):
+    size, _, patch = name.partition("/")
+    if not size.startswith("alpha-") or size[6:] not in SIZES or patch not in ("32", "16", "14", "8"):
+        raise SystemExit("unknown preset %r (alpha-B/16, alpha-L/14, alpha-H/8, ...)" % name)
+    return resolve_config(dict(imageSize=224, patchSize=int(patch), channels=3, numClasses=1000, **SIZES[size[6:]]))
+
+
+def official_init_(model, seed):
+    """A fresh model as the published code leaves it: module defaults, kaiming-uniform D and D1,
+    N(0, 1) position and CLS embeddings."""
+    torch.manual_seed(seed)
+    for mod in model.modules():
+        if isinstance(mod, (nn.Linear, nn.LayerNorm, nn.Conv2d)):
+            mod.reset_parameters()
+        elif isinstance(mod, OvercompleteISTA):
+            nn.init.kaiming_uniform_(mod.D)
+            nn.init.kaiming_uniform_(mod.D1)
+    with torch.no_grad():
+        model.pos_embedding.copy_(torch.randn(model.pos_embedding.shape))
+        model.cls_token.copy_(torch.randn(model.cls_token.shape))
+    return model
+
+
+def make_big(preset, out, init=None):
+    cfg = preset_config(preset)
+    if init not in (None, "--official-init"):
+        raise SystemExit(__doc__)
+    model = CRATEAlpha(cfg)
+    model = official_init_(model, 9000) if init else randomize_(model, torch.Generator().manual_seed(9000))
+    torch.save(model.state_dict(), out)
+    print("wrote %s: %s, %d parameters" % (out, preset, cr.count_parameters(model.state_dict())))
+
+
+def make_big_ref(preset, ckpt, image, out_json):
+    cfg = preset_config(preset)
+    loaded = cr.load_checkpoint(ckpt)
+    img = cr.preprocess(image, cfg)
+    res = analyse(model_from_state_dict(cfg, loaded), img)
+    cr.check_sane(res, cfg, image)
+    print("margins (a float32 engine may flip a discrete output below ~1e-5): %s" % cr.margins(res))
+    out = OrderedDict(cfg)
+    out["labels"] = "imagenet-1k"
+    _write_json(out_json, OrderedDict([("config", out), ("checkpoint", os.path.basename(ckpt)), ("configFile", None),
+                                       ("parameters", cr.count_parameters(loaded)), ("results", [cr.result_json(image, img, res)])]))
+    print("wrote %s" % out_json)
+
+
 def main():
+    argv = sys.argv[1:]
+    if argv[:1] == ["--big"] and len(argv) in (3, 4):
+        return make_big(*argv[1:])
+    if argv[:1] == ["--big-ref"] and len(argv) == 5:
+        return make_big_ref(*argv[1:])
+    if argv:
+        raise SystemExit(__doc__)
     torch.manual_seed(0)
     os.makedirs(GOLDEN, exist_ok=True)
     manifest = []

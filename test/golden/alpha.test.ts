@@ -1,7 +1,8 @@
 // Golden tests for CRATE-alpha: engine and CLI against scripts/crate_alpha_reference.py's fixtures.
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createCpuBackend } from '../../server/backend/cpu';
@@ -160,6 +161,25 @@ describe('CRATE-alpha backends and presets', () => {
     const h = alphaPresetConfig('alpha-H/8');
     assert.deepEqual([h.dim, h.depth, h.heads, h.dimHead, h.patchSize], [1280, 32, 16, 80, 8]);
     assert.throws(() => alphaPresetConfig('alpha-X/16'), /unknown CRATE-alpha preset/);
+  });
+
+  it('reads a config file without family as CRATE-alpha, and refuses one that says crate', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'crate-lens-alpha-'));
+    const { family: _family, ...rest } = JSON.parse(readFileSync(join(FIXTURES, cases[0].dir, 'model.crate.json'), 'utf8'));
+    const plain = join(dir, 'plain.json');
+    writeFileSync(plain, JSON.stringify(rest));
+    const m = loadModel({ checkpoint: checkpointPath(cases[0]), config: plain });
+    assert.equal(m.config.family, 'crate-alpha');
+    assert.ok(m.source.warnings.some((w) => /names no family/.test(w)));
+    const wrong = join(dir, 'wrong.json');
+    writeFileSync(wrong, JSON.stringify({ ...rest, family: 'crate' }));
+    assert.throws(() => loadModel({ checkpoint: checkpointPath(cases[0]), config: wrong }), /says family "crate"/);
+  });
+
+  it('still reads a CRATE checkpoint as CRATE', () => {
+    const crate = loadModel({ checkpoint: join(FIXTURES, 'golden', 'bare_fp32', 'model.pth') });
+    const summary = modelSummary(crate, { name: 'cpu', device: 'test' });
+    assert.deepEqual([summary.family, summary.codeDim], ['crate', crate.config.dim]);
   });
 
   it('takes heads from --preset and says the preset differs in shape', () => {
