@@ -1,7 +1,7 @@
 // Chooses the backend for a model from the user's setting: `auto` takes a hardware GPU through
 // WebGPU when one exists (never a software adapter) and the CPU otherwise.
 import type { CrateConfig } from '../model/config';
-import { isAlphaWeights, type ModelWeights } from '../model/families/alpha';
+import type { ModelWeights } from '../model/families/alpha';
 import { createCpuBackend } from './cpu';
 import type { Backend } from './types';
 
@@ -16,11 +16,6 @@ export async function createBackend(setting: BackendSetting, config: CrateConfig
 /** Like createBackend, with a note when `auto` fell back to the CPU and why. */
 export async function chooseBackend(setting: BackendSetting, config: CrateConfig, weights: ModelWeights): Promise<BackendChoice> {
   if (setting === 'cpu') return { backend: await createCpuBackend(config, weights) };
-  // The WGSL kernels implement CRATE's one-step ISTA only.
-  if (isAlphaWeights(weights)) {
-    if (setting === 'webgpu') throw new Error('the WebGPU backend does not run CRATE-alpha models yet: use --backend cpu (or auto)');
-    return { backend: await createCpuBackend(config, weights), note: 'backend auto: WebGPU does not run CRATE-alpha models yet, using the CPU' };
-  }
   // Loaded lazily: a machine whose Dawn addon cannot load still runs on the CPU.
   const webgpu = await import('./webgpu');
   // The Vulkan loader complains on every start without a runtime folder.

@@ -6,7 +6,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { createCpuBackend } from '../../server/backend/cpu';
-import { chooseBackend } from '../../server/backend/select';
 import { analyzeImages } from '../../server/engine/analyze';
 import { loadModel } from '../../server/engine/loadModel';
 import { modelSummary } from '../../server/engine/summary';
@@ -133,26 +132,7 @@ for (const c of cases) {
   });
 }
 
-describe('CRATE-alpha backends and presets', () => {
-  const model = loadModel({ checkpoint: checkpointPath(cases[0]) });
-
-  it('refuses --backend webgpu with a clear message', async () => {
-    await assert.rejects(chooseBackend('webgpu', model.config, model.weights), /WebGPU backend does not run CRATE-alpha/);
-    const out = cli('analyze', imagePath('images/rgb_32.png'), '--checkpoint', checkpointPath(cases[0]), '--backend', 'webgpu');
-    assert.notEqual(out.code, 0);
-    assert.match(out.stderr, /CRATE-alpha/);
-  });
-
-  it('falls back to the CPU under auto, with a note', async () => {
-    const { backend, note } = await chooseBackend('auto', model.config, model.weights);
-    try {
-      assert.equal(backend.name, 'cpu');
-      assert.match(note ?? '', /CRATE-alpha/);
-    } finally {
-      await backend.dispose();
-    }
-  });
-
+describe('CRATE-alpha configs and presets', () => {
   it('has B, L and H presets at /32, /16, /14 and /8', () => {
     const b = alphaPresetConfig('alpha-B/16');
     assert.deepEqual([b.dim, b.depth, b.heads, b.dimHead, b.patchSize, b.family], [768, 12, 12, 64, 16, 'crate-alpha']);

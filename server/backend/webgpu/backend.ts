@@ -1,7 +1,7 @@
 // The WebGPU backend: owns the device, re-creates it (and re-uploads the weights) after a loss,
 // and serialises forward passes, which share the device's working buffers.
 import type { CrateConfig } from '../../model/config';
-import { isAlphaWeights, type ModelWeights } from '../../model/families/alpha';
+import type { ModelWeights } from '../../model/families/alpha';
 import type { Backend, ForwardCapture } from '../types';
 import { pickAdapter, type AdapterSummary, type PickedAdapter, type PickOptions } from './adapters';
 import { GpuModel, withErrorScopes, type ModelOptions } from './gpuModel';
@@ -44,9 +44,7 @@ function describeLoss(info: GPUDeviceLostInfo): string {
   return `WebGPU device lost (${info.reason}${info.message ? `: ${info.message.trim()}` : ''})`;
 }
 
-export async function createWebGpuBackend(config: CrateConfig, model: ModelWeights, options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
-  if (isAlphaWeights(model)) throw new Error('the WebGPU backend does not run CRATE-alpha models yet: use the CPU backend');
-  const weights = model;
+export async function createWebGpuBackend(config: CrateConfig, weights: ModelWeights, options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const allowSoftware = options.allowSoftware ?? true;
   const mode = allowSoftware ? 'webgpu' : 'auto';
   const styleFor = (s: AdapterSummary): KernelStyle => options.kernels ?? (s.software ? 'serial' : 'cooperative');
