@@ -8,7 +8,7 @@ import {
 import { defaultCheckpoint } from './defaultModel';
 import { buildWeights, parameterCount, shapeFacts } from '../model/weights';
 import { alphaParameterCount, buildAlphaWeights, isAlphaStateDict, type ModelWeights } from '../model/families/alpha';
-import { resolveAlphaConfig } from '../model/families/alphaConfig';
+import { ALPHA_PRESETS, resolveAlphaConfig } from '../model/families/alphaConfig';
 
 export interface ModelRequest {
   /** Checkpoint path; absent for the embedded default model. */
@@ -51,6 +51,7 @@ function resolveConfig(request: ModelRequest, checkpoint: Checkpoint, checkpoint
   const facts = shapeFacts(checkpoint.tensors);
   if (request.preset) {
     const preset = PRESETS[request.preset];
+    if (!preset && request.preset in ALPHA_PRESETS) throw new ConfigError(`preset '${request.preset}' is for CRATE-alpha, but the checkpoint is CRATE (known: ${Object.keys(PRESETS).join(', ')})`);
     if (!preset) throw new ConfigError(`unknown preset '${request.preset}' (known: ${Object.keys(PRESETS).join(', ')})`);
     const { config } = inferConfig(facts);
     const warnings: string[] = [];

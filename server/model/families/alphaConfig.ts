@@ -100,7 +100,7 @@ export function resolveAlphaConfig(
   if (configPath) return fromFile(configPath, 'file');
   if (request.preset) {
     const preset = ALPHA_PRESETS[request.preset];
-    if (!preset) throw new ConfigError(`unknown CRATE-alpha preset '${request.preset}' (known: ${Object.keys(ALPHA_PRESETS).join(', ')})`);
+    if (!preset) throw new ConfigError(`unknown CRATE-alpha preset '${request.preset}' (the checkpoint is CRATE-alpha; known: ${Object.keys(ALPHA_PRESETS).join(', ')})`);
     const resolved = inferAlphaConfig(tensors, { heads: preset.heads, name: request.preset });
     const c = resolved.config;
     if (preset.dim !== c.dim || preset.depth !== c.depth || preset.patchSize !== c.patchSize) {
