@@ -12,6 +12,7 @@ export function inspectMarkdown(report: InspectReport): string {
     '| | |', '|---|---|',
     `| checkpoint | ${m.checkpoint} |`,
     `| format | ${m.checkpointFormat}, ${m.container} |`,
+    `| family | ${m.family === 'crate-alpha' ? `CRATE-alpha (sparse code ${m.codeDim} wide)` : 'CRATE'} |`,
     `| config | ${m.configSource} |`,
     `| shape | ${m.imageSize} px, ${m.patchSize} px patches, ${m.channels} channel(s), dim ${m.dim}, ${m.depth} layers, ${m.heads} heads × ${m.dimHead}, ${m.numClasses} classes, pool ${m.pool} |`,
     `| ISTA | step ${m.istaStepSize}, lambda ${m.istaLambda} |`,
@@ -22,7 +23,7 @@ export function inspectMarkdown(report: InspectReport): string {
     '',
     '## Dictionaries',
     '',
-    '| layer | ‖DᵀD − I‖_F / √dim | σ min | σ max |', '|---:|---:|---:|---:|',
+    m.family === 'crate-alpha' ? '| layer | ‖DDᵀ − I‖_F / √dim | σ min | σ max |' : '| layer | ‖DᵀD − I‖_F / √dim | σ min | σ max |', '|---:|---:|---:|---:|',
     ...report.dictionaries.map((d) => `| ${d.layer} | ${d.orthogonalityGap.toFixed(4)} | ${d.singularMin.toFixed(4)} | ${d.singularMax.toFixed(4)} |`),
     '',
   ];

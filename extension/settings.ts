@@ -4,6 +4,8 @@ import * as vscode from 'vscode';
 import type { DaemonSettings } from '../server/protocol';
 
 const PRESETS = ['tiny', 'small', 'base', 'large'];
+/** CRATE-alpha presets: alpha-B/16, alpha-L/14, ... */
+const ALPHA_PRESET = /^alpha-[BLH]\/(32|16|14|8)$/;
 
 /** Expands ${workspaceFolder} and resolves relative paths against the first workspace folder. */
 export function resolveSettingPath(value: string): string {
@@ -25,7 +27,7 @@ export function readSettings(): DaemonSettings {
   const c = vscode.workspace.getConfiguration('crateLens');
   const checkpoint = resolveSettingPath(c.get<string>('checkpoint', ''));
   const rawConfig = c.get<string>('config', '');
-  const config = PRESETS.includes(rawConfig) ? rawConfig : resolveSettingPath(rawConfig);
+  const config = PRESETS.includes(rawConfig) || ALPHA_PRESET.test(rawConfig) ? rawConfig : resolveSettingPath(rawConfig);
   const head = c.get<string>('hover.head', 'mean');
   const settings: DaemonSettings = {
     checkpoint,

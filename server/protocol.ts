@@ -2,6 +2,10 @@
 // the webview is typed. Field names here are the CLI's JSON names: changing one is a breaking change.
 
 export interface ModelSummary {
+  /** The architecture, read from the checkpoint's keys. */
+  family: 'crate' | 'crate-alpha';
+  /** Width of each layer's sparse code: dim for CRATE, 4 dim for CRATE-alpha. */
+  codeDim: number;
   imageSize: number;
   patchSize: number;
   channels: number;

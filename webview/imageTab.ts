@@ -33,7 +33,7 @@ class LayerColumn {
     }
     const zeros = h('td', { class: 'value', 'data-measure': 'zeroCount' });
     this.values.set('zeroCount', zeros);
-    body.append(h('tr', { title: 'exact zeros in the ISTA output (tokens × dim)' }, h('th', { scope: 'row' }, 'zeros'), zeros));
+    body.append(h('tr', { title: 'exact zeros in the ISTA output (tokens × code width: dim, or 4 dim for CRATE-alpha)' }, h('th', { scope: 'row' }, 'zeros'), zeros));
     this.heads = h('div', { class: 'heads', role: 'list', 'aria-label': 'heads' });
     this.el = h('div', { class: `layer-col ${which}`, id: `col-${which}` },
       h('h3', {}, h('span', { class: `badge ${which}` }, which.toUpperCase()), ' layer ', this.index),
@@ -214,7 +214,7 @@ export class ImageTab {
     for (const m of MEASURES) this.across.get(m.key)!.update(layers.map((l) => l[m.key]), { a, b });
     const la = layers[a], lb = layers[b];
     if (la && lb) {
-      const entries = (l: LayerResult) => l.zerosPerToken.length * data.model.dim;
+      const entries = (l: LayerResult) => l.zerosPerToken.length * data.model.codeDim;
       this.histogram.update([
         { label: `A · layer ${a} (zeros ${percent(la.histogram.zeros / entries(la))})`, which: 'a', histogram: la.histogram },
         { label: `B · layer ${b} (zeros ${percent(lb.histogram.zeros / entries(lb))})`, which: 'b', histogram: lb.histogram },
@@ -222,7 +222,7 @@ export class ImageTab {
       this.zeros.update([
         { label: `A · layer ${a}`, which: 'a', zeros: la.zerosPerToken },
         { label: `B · layer ${b}`, which: 'b', zeros: lb.zerosPerToken },
-      ], data.model.dim);
+      ], data.model.codeDim);
     }
     this.renderColumns();
   }
@@ -231,7 +231,7 @@ export class ImageTab {
     const data = this.current?.data;
     if (!data) return;
     const layers = data.result.layers ?? [];
-    const cells = (l: LayerResult | undefined) => (l ? l.zerosPerToken.length * data.model.dim : 0);
+    const cells = (l: LayerResult | undefined) => (l ? l.zerosPerToken.length * data.model.codeDim : 0);
     for (const which of ['a', 'b'] as const) {
       const index = this.shared[which];
       const layer = layers[index];

@@ -1,6 +1,7 @@
 // Turns one image's slice of a forward-pass capture into the per-layer measures of the protocol.
 import type { ForwardCapture } from '../backend/types';
 import type { CrateConfig } from '../model/config';
+import { codeWidth } from '../model/families/alpha';
 import type { LayerResult, RolloutResult } from '../protocol';
 import { clsRows, dinoMask, mergedPatchAttention } from './attention';
 import { codingRate } from './codingRate';
@@ -25,14 +26,16 @@ function normRatio(numerator: Float32Array, denominator: Float32Array, offset: n
 
 export function layerMeasures(capture: ForwardCapture, image: number, config: CrateConfig, threshold: number): LayerResult[] {
   const tokens = (config.imageSize / config.patchSize) ** 2 + 1;
-  const { dim, heads, dimHead } = config;
-  const act = image * tokens * dim;
+  const { heads, dimHead } = config;
+  // The sparse code is dim wide for CRATE, 4 dim for CRATE-alpha.
+  const code = codeWidth(config);
+  const act = image * tokens * code;
   return capture.layers.map((layer, index) => {
     const rows = clsRows(layer.attnCls, image * heads * tokens, heads, tokens);
     const counted = layer.zerosPerToken && layer.codeMax
       ? { zerosPerToken: layer.zerosPerToken.subarray(image * tokens, (image + 1) * tokens), max: layer.codeMax[image] }
       : undefined;
-    const stats = sparsityStats(layer.istaOutput, act, tokens, dim, counted);
+    const stats = sparsityStats(layer.istaOutput, act, tokens, code, counted);
     return {
       index,
       clsAttention: rows,

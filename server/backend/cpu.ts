@@ -2,8 +2,9 @@
 import { cpus } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { CrateConfig } from '../model/config';
-import type { CrateWeights } from '../model/weights';
-import { buildCrateGraph, LAYER_OUTPUTS, layerOutputName } from './onnx/crateGraph';
+import type { ModelWeights } from '../model/families/alpha';
+import { LAYER_OUTPUTS, layerOutputName } from './onnx/crateGraph';
+import { buildModelGraph } from './onnx/modelGraph';
 import type { Backend, ForwardCapture, ForwardOptions, LayerCapture } from './types';
 
 export interface CpuBackendOptions { threads?: number }
@@ -18,8 +19,8 @@ function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
 }
 
 /** A session computing the logits alone: the bare forward pass, for benchmarks against PyTorch. */
-export async function createBareCpuSession(config: CrateConfig, weights: CrateWeights, threads = Math.max(1, cpus().length)) {
-  const session = await ort.InferenceSession.create(buildCrateGraph(config, weights, { captures: false }), sessionOptions(threads));
+export async function createBareCpuSession(config: CrateConfig, weights: ModelWeights, threads = Math.max(1, cpus().length)) {
+  const session = await ort.InferenceSession.create(buildModelGraph(config, weights, { captures: false }), sessionOptions(threads));
   return {
     async logits(input: Float32Array, batch: number): Promise<Float32Array> {
       const out = await session.run({ pixels: new ort.Tensor('float32', input, [batch, config.channels, config.imageSize, config.imageSize]) });
@@ -29,12 +30,12 @@ export async function createBareCpuSession(config: CrateConfig, weights: CrateWe
   };
 }
 
-export async function createCpuBackend(config: CrateConfig, weights: CrateWeights, options: CpuBackendOptions = {}): Promise<Backend> {
+export async function createCpuBackend(config: CrateConfig, weights: ModelWeights, options: CpuBackendOptions = {}): Promise<Backend> {
   const threads = options.threads ?? Math.max(1, cpus().length);
-  const session = await ort.InferenceSession.create(buildCrateGraph(config, weights), sessionOptions(threads));
+  const session = await ort.InferenceSession.create(buildModelGraph(config, weights), sessionOptions(threads));
   // A second session exporting the ISTA inputs whole is built only when a caller asks for them.
   let withActivations: Promise<ort.InferenceSession> | undefined;
-  const activationSession = () => (withActivations ??= ort.InferenceSession.create(buildCrateGraph(config, weights, { activations: true }), sessionOptions(threads)));
+  const activationSession = () => (withActivations ??= ort.InferenceSession.create(buildModelGraph(config, weights, { activations: true }), sessionOptions(threads)));
   const { imageSize, channels } = config;
   return {
     name: 'cpu',

@@ -1,7 +1,7 @@
 // Chooses the backend for a model from the user's setting: `auto` takes a hardware GPU through
 // WebGPU when one exists (never a software adapter) and the CPU otherwise.
 import type { CrateConfig } from '../model/config';
-import type { CrateWeights } from '../model/weights';
+import type { ModelWeights } from '../model/families/alpha';
 import { createCpuBackend } from './cpu';
 import type { Backend } from './types';
 
@@ -9,12 +9,12 @@ export type BackendSetting = 'cpu' | 'auto' | 'webgpu';
 
 export interface BackendChoice { backend: Backend; note?: string }
 
-export async function createBackend(setting: BackendSetting, config: CrateConfig, weights: CrateWeights): Promise<Backend> {
+export async function createBackend(setting: BackendSetting, config: CrateConfig, weights: ModelWeights): Promise<Backend> {
   return (await chooseBackend(setting, config, weights)).backend;
 }
 
 /** Like createBackend, with a note when `auto` fell back to the CPU and why. */
-export async function chooseBackend(setting: BackendSetting, config: CrateConfig, weights: CrateWeights): Promise<BackendChoice> {
+export async function chooseBackend(setting: BackendSetting, config: CrateConfig, weights: ModelWeights): Promise<BackendChoice> {
   if (setting === 'cpu') return { backend: await createCpuBackend(config, weights) };
   // Loaded lazily: a machine whose Dawn addon cannot load still runs on the CPU.
   const webgpu = await import('./webgpu');

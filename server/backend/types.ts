@@ -1,6 +1,6 @@
 // The interface every inference backend implements, and what a forward pass captures.
 import type { CrateConfig } from '../model/config';
-import type { CrateWeights } from '../model/weights';
+import type { ModelWeights } from '../model/families/alpha';
 
 /** Per-layer tensors the measures are computed from; B images, T = patches + 1 tokens. */
 export interface LayerCapture {
@@ -55,4 +55,4 @@ export interface Backend {
   dispose(): Promise<void>;
 }
 
-export type BackendFactory = (config: CrateConfig, weights: CrateWeights) => Promise<Backend>;
+export type BackendFactory = (config: CrateConfig, weights: ModelWeights) => Promise<Backend>;

@@ -14,7 +14,9 @@ export const USAGE = `usage:
                   [--segmentation] [--batch N] [--format json|text]
   crate-lens inspect [CHECKPOINT] [--config PATH | --preset NAME] [--heads N] [--format json|text]
   crate-lens --help | --version
-Without a checkpoint, the embedded default model (a CRATE trained on Fashion-MNIST) is used.`;
+Without a checkpoint, the embedded default model (a CRATE trained on Fashion-MNIST) is used.
+The family (CRATE or CRATE-alpha) is read from the checkpoint's keys. Presets: tiny, small, base, large
+(CRATE); alpha-B/P, alpha-L/P, alpha-H/P with P = 32, 16, 14 or 8 (CRATE-alpha).`;
 
 export interface ModelArgs { /** undefined: the embedded default model */ checkpoint?: string; config?: string; preset?: string; heads?: number; resize?: ResizeMode; backend: 'cpu' | 'auto' | 'webgpu' }
 

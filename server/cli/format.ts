@@ -7,6 +7,7 @@ const num = (v: number, digits = 4) => (Number.isFinite(v) ? v.toFixed(digits) :
 export function formatModel(m: ModelSummary): string {
   const lines = [
     `model       ${m.checkpoint} (${m.checkpointFormat}, ${m.container})`,
+    `family      ${m.family === 'crate-alpha' ? `CRATE-alpha (sparse code ${m.codeDim} wide)` : 'CRATE'}`,
     `config      ${m.configSource}`,
     `shape       ${m.imageSize}px / ${m.patchSize}px patches, ${m.channels} channel(s), dim ${m.dim}, ${m.depth} layers, ${m.heads} heads x ${m.dimHead}, ${m.numClasses} classes, pool ${m.pool}`,
     `ista        step ${m.istaStepSize}, lambda ${m.istaLambda}; resize ${m.resize}`,
@@ -53,7 +54,7 @@ function summaryTable(report: AnalyzeReport): string {
 }
 
 export function formatInspect(report: InspectReport): string {
-  const lines = [formatModel(report.model), '', 'layer  ||DtD-I||/sqrt(d)  sigma_min  sigma_max'];
+  const lines = [formatModel(report.model), '', report.model.family === 'crate-alpha' ? 'layer  ||DDt-I||/sqrt(d)  sigma_min  sigma_max' : 'layer  ||DtD-I||/sqrt(d)  sigma_min  sigma_max'];
   for (const d of report.dictionaries) {
     lines.push(`${String(d.layer).padStart(5)}  ${num(d.orthogonalityGap).padStart(17)}  ${num(d.singularMin).padStart(9)}  ${num(d.singularMax).padStart(9)}`);
   }

@@ -5,17 +5,23 @@ import { orthogonalityGap, singularRange } from '../analysis/dictionary';
 import type { DictionaryStats } from '../protocol';
 import type { LoadedModel } from './loadModel';
 
-/** D^T D for every layer's dictionary, through one small onnxruntime graph (a JS triple loop is too slow at width 1024). */
+/**
+ * D^T D for every layer's square CRATE dictionary, D D^T for CRATE-alpha's overcomplete [dim, 4 dim] one
+ * (its nonzero eigenvalues are the same squared singular values, in a dim x dim matrix), through one
+ * small onnxruntime graph (a JS triple loop is too slow at width 1024).
+ */
 async function dictionaryGrams(model: LoadedModel): Promise<Float32Array[]> {
   const g = new GraphBuilder();
   const dim = model.config.dim;
-  const d = g.input({ name: 'd', dims: [dim, dim] });
-  g.output(g.op('MatMul', [g.op('Transpose', [d], { perm: [1, 0] }), d]), { name: 'gram', dims: [dim, dim] });
+  const cols = model.weights.layers[0]?.dictionary.shape[1] ?? dim;
+  const d = g.input({ name: 'd', dims: [dim, cols] });
+  const product = cols === dim ? g.op('MatMul', [g.op('Transpose', [d], { perm: [1, 0] }), d]) : g.op('MatMul', [d, g.op('Transpose', [d], { perm: [1, 0] })]);
+  g.output(product, { name: 'gram', dims: [dim, dim] });
   const session = await ort.InferenceSession.create(g.toBytes());
   try {
     const grams: Float32Array[] = [];
     for (const layer of model.weights.layers) {
-      const out = await session.run({ d: new ort.Tensor('float32', layer.dictionary.data, [dim, dim]) });
+      const out = await session.run({ d: new ort.Tensor('float32', layer.dictionary.data, [dim, cols]) });
       grams.push(out.gram.data as Float32Array);
     }
     return grams;

@@ -6,7 +6,9 @@ import {
   type ConfigSource, type CrateConfig, type ResizeMode,
 } from '../model/config';
 import { defaultCheckpoint } from './defaultModel';
-import { buildWeights, parameterCount, shapeFacts, type CrateWeights } from '../model/weights';
+import { buildWeights, parameterCount, shapeFacts } from '../model/weights';
+import { alphaParameterCount, buildAlphaWeights, isAlphaStateDict, type ModelWeights } from '../model/families/alpha';
+import { ALPHA_PRESETS, resolveAlphaConfig } from '../model/families/alphaConfig';
 
 export interface ModelRequest {
   /** Checkpoint path; absent for the embedded default model. */
@@ -26,7 +28,7 @@ export interface LoadedModel {
   container: string;
   config: CrateConfig;
   source: ConfigSource;
-  weights: CrateWeights;
+  weights: ModelWeights;
   parameters: number;
 }
 
@@ -49,6 +51,7 @@ function resolveConfig(request: ModelRequest, checkpoint: Checkpoint, checkpoint
   const facts = shapeFacts(checkpoint.tensors);
   if (request.preset) {
     const preset = PRESETS[request.preset];
+    if (!preset && request.preset in ALPHA_PRESETS) throw new ConfigError(`preset '${request.preset}' is for CRATE-alpha, but the checkpoint is CRATE (known: ${Object.keys(PRESETS).join(', ')})`);
     if (!preset) throw new ConfigError(`unknown preset '${request.preset}' (known: ${Object.keys(PRESETS).join(', ')})`);
     const { config } = inferConfig(facts);
     const warnings: string[] = [];
@@ -72,14 +75,18 @@ function withHeads(config: CrateConfig, heads: number, inner: number): CrateConf
 export function loadModel(request: ModelRequest): LoadedModel {
   const checkpointPath = resolve(request.checkpoint ?? defaultCheckpoint());
   const checkpoint = readCheckpoint(checkpointPath);
-  let { config, source } = resolveConfig(request, checkpoint, checkpointPath);
+  // The family is read from the keys: CRATE-alpha has a convolutional stem and two dictionaries per layer.
+  const alpha = isAlphaStateDict(checkpoint.tensors);
+  let { config, source } = alpha
+    ? resolveAlphaConfig(request, checkpoint.tensors, checkpointPath, request.config ? resolve(request.config) : undefined)
+    : resolveConfig(request, checkpoint, checkpointPath);
   if (request.heads !== undefined) {
     config = withHeads(config, request.heads, config.heads * config.dimHead);
     source = { ...source, detail: source.detail, warnings: source.warnings.filter((w) => !w.startsWith('heads cannot')) };
     source.warnings.push(`heads set to ${request.heads} by --heads`);
   }
   if (request.resize) config = { ...config, resize: request.resize };
-  const weights = buildWeights(checkpoint.tensors, config);
+  const weights = alpha ? buildAlphaWeights(checkpoint.tensors, config) : buildWeights(checkpoint.tensors, config);
   return {
     checkpointPath,
     format: checkpoint.format,
@@ -87,6 +94,6 @@ export function loadModel(request: ModelRequest): LoadedModel {
     config,
     source,
     weights,
-    parameters: parameterCount(weights),
+    parameters: 'family' in weights ? alphaParameterCount(weights) : parameterCount(weights),
   };
 }

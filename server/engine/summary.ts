@@ -1,11 +1,13 @@
 // The model summary every report carries.
 import type { Backend } from '../backend/types';
 import type { ModelSummary } from '../protocol';
+import { codeWidth } from '../model/families/alpha';
 import { configSourceText, type LoadedModel } from './loadModel';
 
 export function modelSummary(model: LoadedModel, backend: Pick<Backend, 'name' | 'device'>): ModelSummary {
   const c = model.config;
   return {
+    family: c.family ?? 'crate', codeDim: codeWidth(c),
     imageSize: c.imageSize, patchSize: c.patchSize, channels: c.channels, dim: c.dim, depth: c.depth,
     heads: c.heads, dimHead: c.dimHead, numClasses: c.numClasses, parameters: model.parameters,
     configSource: configSourceText(model.source), configWarnings: model.source.warnings,

@@ -4,6 +4,8 @@ import { basename, dirname, join } from 'node:path';
 
 export type Pool = 'cls' | 'mean';
 export type ResizeMode = 'squash' | 'center-crop';
+/** The architecture a checkpoint belongs to: CRATE, or CRATE-alpha (overcomplete two-step ISTA, see families/alpha). */
+export type ModelFamily = 'crate' | 'crate-alpha';
 
 export interface CrateConfig {
   imageSize: number;
@@ -22,6 +24,8 @@ export interface CrateConfig {
   resize: ResizeMode;
   /** Class names, one per output; absent when the config names none. */
   labels?: string[] | 'imagenet-1k';
+  /** Absent means 'crate'. */
+  family?: ModelFamily;
 }
 
 /** Where the config came from: shown with every result because heads cannot be read from weights. */
@@ -59,7 +63,7 @@ export function presetConfig(name: string): CrateConfig {
 }
 
 const REQUIRED = ['imageSize', 'patchSize', 'channels', 'dim', 'depth', 'heads', 'dimHead', 'numClasses'] as const;
-const OPTIONAL = ['pool', 'istaStepSize', 'istaLambda', 'mean', 'std', 'resize', 'labels'] as const;
+const OPTIONAL = ['pool', 'istaStepSize', 'istaLambda', 'mean', 'std', 'resize', 'labels', 'family'] as const;
 
 type PartialConfig = Partial<CrateConfig> & Pick<CrateConfig, (typeof REQUIRED)[number]>;
 
@@ -108,6 +112,10 @@ export function parseConfig(raw: unknown, where: string): CrateConfig {
   if (obj.resize !== undefined) {
     if (obj.resize !== 'squash' && obj.resize !== 'center-crop') throw new ConfigError(`${where}: 'resize' must be "squash" or "center-crop"`);
     config.resize = obj.resize;
+  }
+  if (obj.family !== undefined) {
+    if (obj.family !== 'crate' && obj.family !== 'crate-alpha') throw new ConfigError(`${where}: 'family' must be "crate" or "crate-alpha"`);
+    config.family = obj.family;
   }
   if (obj.istaStepSize !== undefined) config.istaStepSize = finiteNumber(obj.istaStepSize, 'istaStepSize', where);
   if (obj.istaLambda !== undefined) config.istaLambda = finiteNumber(obj.istaLambda, 'istaLambda', where);

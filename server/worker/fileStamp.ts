@@ -4,6 +4,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defaultCheckpoint } from '../engine/defaultModel';
 import { PRESETS, sidecarCandidates } from '../model/config';
+import { ALPHA_PRESETS } from '../model/families/alphaConfig';
 import type { ModelSpec } from './protocol';
 
 /** The checkpoint the spec names, resolved; undefined when the embedded default model is missing. */
@@ -43,7 +44,7 @@ export function modelFiles(spec: ModelSpec): string[] {
   const checkpoint = checkpointOf(spec);
   const files: string[] = [];
   if (checkpoint) files.push(checkpoint, ...sidecarCandidates(checkpoint));
-  if (spec.config && !(spec.config in PRESETS)) files.push(resolve(spec.config));
+  if (spec.config && !(spec.config in PRESETS) && !(spec.config in ALPHA_PRESETS)) files.push(resolve(spec.config));
   return files;
 }
 

@@ -6,13 +6,14 @@ import type { Backend } from '../backend/types';
 import { loadModel, type LoadedModel } from '../engine/loadModel';
 import { modelSummary } from '../engine/summary';
 import { PRESETS } from '../model/config';
+import { ALPHA_PRESETS } from '../model/families/alphaConfig';
 import type { LoadedInfo, ModelSpec } from './protocol';
 
 export interface Loaded { model: LoadedModel; backend: Backend; info: LoadedInfo }
 
 export async function loadSpec(spec: ModelSpec, log: (message: string) => void): Promise<Loaded> {
   const started = performance.now();
-  const isPreset = spec.config in PRESETS;
+  const isPreset = spec.config in PRESETS || spec.config in ALPHA_PRESETS;
   const model = loadModel({
     checkpoint: spec.checkpoint || undefined,
     config: spec.config && !isPreset ? spec.config : undefined,

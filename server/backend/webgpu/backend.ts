@@ -1,7 +1,7 @@
 // The WebGPU backend: owns the device, re-creates it (and re-uploads the weights) after a loss,
 // and serialises forward passes, which share the device's working buffers.
 import type { CrateConfig } from '../../model/config';
-import type { CrateWeights } from '../../model/weights';
+import type { ModelWeights } from '../../model/families/alpha';
 import type { Backend, ForwardCapture } from '../types';
 import { pickAdapter, type AdapterSummary, type PickedAdapter, type PickOptions } from './adapters';
 import { GpuModel, withErrorScopes, type ModelOptions } from './gpuModel';
@@ -44,7 +44,7 @@ function describeLoss(info: GPUDeviceLostInfo): string {
   return `WebGPU device lost (${info.reason}${info.message ? `: ${info.message.trim()}` : ''})`;
 }
 
-export async function createWebGpuBackend(config: CrateConfig, weights: CrateWeights, options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
+export async function createWebGpuBackend(config: CrateConfig, weights: ModelWeights, options: WebGpuBackendOptions = {}): Promise<WebGpuBackend> {
   const allowSoftware = options.allowSoftware ?? true;
   const mode = allowSoftware ? 'webgpu' : 'auto';
   const styleFor = (s: AdapterSummary): KernelStyle => options.kernels ?? (s.software ? 'serial' : 'cooperative');

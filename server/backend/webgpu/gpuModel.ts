@@ -1,14 +1,16 @@
 // One model on one device: weights uploaded once, forward passes split into passes of at most
 // `maxImages` images, each pass's captures read back chunk by chunk through two staging buffers.
 import type { CrateConfig } from '../../model/config';
-import type { CrateWeights } from '../../model/weights';
+import { isAlphaWeights, type ModelWeights } from '../../model/families/alpha';
 import { centredPatchGram } from '../../analysis/pca';
 import type { ForwardCapture, LayerCapture } from '../types';
 import { MapMode } from './dawn';
+import { uploadAlphaWeights, type GpuAlphaWeights } from './gpuAlphaWeights';
 import { uploadWeights, type GpuWeights } from './gpuWeights';
 import { Kernels, kernelShape, type KernelStyle } from './kernels';
 import { CAPTURE_KEYS, captureFloats, maxImagesPerPass, shapesOf, type Shapes } from './layout';
 import { captureName, recordProgram } from './program';
+import { recordAlphaProgram } from './programAlpha';
 import { Workspace, type Chunk } from './workspace';
 
 export interface ModelOptions {
@@ -46,10 +48,10 @@ export class GpuModel {
   readonly shapes: Shapes;
   readonly maxImages: number;
   private readonly kernels: Kernels;
-  private readonly weights: GpuWeights;
+  private readonly weights: GpuWeights | GpuAlphaWeights;
   private workspace?: Workspace;
 
-  constructor(private readonly device: GPUDevice, private readonly config: CrateConfig, weights: CrateWeights, private readonly limits: ModelOptions = {}) {
+  constructor(private readonly device: GPUDevice, private readonly config: CrateConfig, weights: ModelWeights, private readonly limits: ModelOptions = {}) {
     const dl = device.limits;
     const maxBinding = Math.min(dl.maxStorageBufferBindingSize, limits.maxBindingSize ?? Infinity);
     this.shapes = shapesOf(config);
@@ -60,7 +62,9 @@ export class GpuModel {
       maxComputeWorkgroupsPerDimension: dl.maxComputeWorkgroupsPerDimension,
       stagingLimit: limits.stagingLimit ?? 1024 ** 3,
     }, this.kernels.shape.matmul);
-    this.weights = uploadWeights(device, weights, dl.maxStorageBufferBindingSize);
+    this.weights = isAlphaWeights(weights)
+      ? uploadAlphaWeights(device, weights, dl.maxStorageBufferBindingSize)
+      : uploadWeights(device, weights, dl.maxStorageBufferBindingSize);
   }
 
   get weightBytes(): number { return this.weights.bytes; }
@@ -104,9 +108,11 @@ export class GpuModel {
 
   private async run(ws: Workspace, input: Float32Array, batch: number, pixels: number, outputs: Map<string, Float32Array>): Promise<void> {
     const dl = this.device.limits;
-    const record = (images: number) => recordProgram(this.device, this.kernels, this.config, this.shapes, this.weights, ws.buffers, images, {
-      maxWorkgroupsPerDim: dl.maxComputeWorkgroupsPerDimension, uniformAlign: dl.minUniformBufferOffsetAlignment,
-    });
+    const limits = { maxWorkgroupsPerDim: dl.maxComputeWorkgroupsPerDimension, uniformAlign: dl.minUniformBufferOffsetAlignment };
+    const w = this.weights;
+    const record = (images: number) => ('family' in w
+      ? recordAlphaProgram(this.device, this.kernels, this.config, this.shapes, w, ws.buffers, images, limits)
+      : recordProgram(this.device, this.kernels, this.config, this.shapes, w, ws.buffers, images, limits));
     // A readout never rejects (it resolves to its error), so nothing is left unhandled while the other slot is awaited.
     const pending: Promise<unknown>[] = [Promise.resolve(), Promise.resolve()];
     let firstError: unknown;

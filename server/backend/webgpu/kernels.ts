@@ -2,6 +2,7 @@
 import type { Recorder } from './recorder';
 import {
   addShader, assembleShader, fuseHeadsShader, istaShader, packParams, patchifyShader, poolShader, rowNormShader,
+  secondStepShader, shrinkShader,
 } from './shaders/elementwise';
 import { matmulKey, matmulParams, matmulShader, matmulTile, type MatmulDims, type MatmulShape, type MatmulVariant } from './shaders/matmul';
 import { layerNormParams, layerNormShader, ROW_THREADS, rowSquaresParams, rowSquaresShader, softmaxParams, softmaxShader } from './shaders/rows';
@@ -78,9 +79,9 @@ export class Kernels {
     }, { a: x, b: w, c: y, bias, r: residual });
   }
 
-  layerNorm<T>(rec: Recorder<T>, x: GPUBuffer, gamma: GPUBuffer, beta: GPUBuffer, y: GPUBuffer, rows: number, width: number): void {
+  layerNorm<T>(rec: Recorder<T>, x: GPUBuffer, gamma: GPUBuffer, beta: GPUBuffer, y: GPUBuffer, rows: number, width: number, eps = 1e-5): void {
     const c = this.shape.cooperative;
-    rec.dispatch(this.pipeline(`layerNorm:${c}`, () => layerNormShader(c)), [x, gamma, beta, y], layerNormParams(rows, width, 1e-5), rec.linear(rows, c ? 1 : ROW_THREADS));
+    rec.dispatch(this.pipeline(`layerNorm:${c}`, () => layerNormShader(c)), [x, gamma, beta, y], layerNormParams(rows, width, eps), rec.linear(rows, c ? 1 : ROW_THREADS));
   }
 
   /** out[row] = sum_j x[row, j]^2 over `rows` rows of `width`. */
@@ -110,6 +111,14 @@ export class Kernels {
   ista<T>(rec: Recorder<T>, x: GPUBuffer, step: GPUBuffer, z: GPUBuffer, count: number, eta: number, lambda: number): void {
     // eta * lambda is formed in double precision and rounded once, as PyTorch does with Python floats.
     this.elementwise(rec, 'ista', istaShader, [x, step, z], [{ f32: eta }, { f32: eta * lambda }], count);
+  }
+
+  shrink<T>(rec: Recorder<T>, drive: GPUBuffer, z: GPUBuffer, count: number, eta: number, lambda: number): void {
+    this.elementwise(rec, 'shrink', shrinkShader, [drive, z], [{ f32: eta }, { f32: eta * lambda }], count);
+  }
+
+  secondStep<T>(rec: Recorder<T>, z1: GPUBuffer, g: GPUBuffer, z: GPUBuffer, count: number, eta: number, lambda: number): void {
+    this.elementwise(rec, 'secondStep', secondStepShader, [z1, g, z], [{ f32: eta }, { f32: eta * lambda }], count);
   }
 
   rowNorm<T>(rec: Recorder<T>, w: GPUBuffer, u: GPUBuffer, rows: number, heads: number, dimHead: number): void {

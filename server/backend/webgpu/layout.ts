@@ -1,12 +1,15 @@
 // Sizes of every per-image GPU buffer and capture, and how many images one pass can hold
 // within the device's binding, buffer and dispatch limits.
 import type { CrateConfig } from '../../model/config';
+import { codeWidth } from '../../model/families/alpha';
 import type { LayerCapture } from '../types';
 import { matmulTile, type MatmulShape } from './shaders/matmul';
 
 export interface Shapes {
   channels: number; imageSize: number; patchSize: number; grid: number; patches: number; patchDim: number;
   tokens: number; dim: number; heads: number; dimHead: number; inner: number; classes: number; depth: number;
+  /** Width of the sparse code (dim; 4 dim for CRATE-alpha) and whether the model is CRATE-alpha. */
+  code: number; alpha: boolean;
 }
 
 export function shapesOf(config: CrateConfig): Shapes {
@@ -16,14 +19,14 @@ export function shapesOf(config: CrateConfig): Shapes {
     channels: config.channels, imageSize: config.imageSize, patchSize: config.patchSize, grid, patches,
     patchDim: config.patchSize * config.patchSize * config.channels, tokens: patches + 1, dim: config.dim,
     heads: config.heads, dimHead: config.dimHead, inner: config.heads * config.dimHead,
-    classes: config.numClasses, depth: config.depth,
+    classes: config.numClasses, depth: config.depth, code: codeWidth(config), alpha: config.family === 'crate-alpha',
   };
 }
 
 export const WORK_BUFFERS = [
   'pixels', 'patches', 'patchesLn', 'embed', 'embedLn', 'zA', 'zB', 'ln1', 'qkv', 'attn', 'mixed', 'zHalf',
   'x', 'drive', 'y', 'step', 'recon', 'unit', 'gram', 'attnCls', 'attnMean', 'attnMax', 'attnMin',
-  'inputSq', 'residualSq', 'stepSq', 'driveSq', 'pooled', 'pooledLn', 'logits',
+  'inputSq', 'residualSq', 'stepSq', 'driveSq', 'pooled', 'pooledLn', 'logits', 'code1', 'code2',
 ] as const;
 export type WorkBuffer = (typeof WORK_BUFFERS)[number];
 
@@ -32,12 +35,16 @@ export function workFloats(s: Shapes): Record<WorkBuffer, number> {
   const act = s.tokens * s.dim;
   const qkv = s.tokens * s.inner;
   const tt = s.tokens * s.tokens;
+  const code = s.tokens * s.code;
+  // CRATE-alpha's first and second codes; CRATE needs neither (one float keeps the buffer valid).
+  const alphaCode = s.alpha ? code : 1;
   return {
     pixels: s.channels * s.imageSize * s.imageSize, patches: s.patches * s.patchDim, patchesLn: s.patches * s.patchDim,
     embed: s.patches * s.dim, embedLn: s.patches * s.dim, zA: act, zB: act, ln1: act, qkv, attn: s.heads * tt,
-    mixed: qkv, zHalf: act, x: act, drive: act, y: act, step: act, recon: act, unit: qkv,
+    mixed: qkv, zHalf: act, x: act, drive: code, y: act, step: code, recon: act, unit: qkv,
     gram: s.heads * s.dimHead * s.dimHead, attnCls: s.heads * s.tokens, attnMean: tt, attnMax: tt, attnMin: tt,
     inputSq: s.tokens, residualSq: s.tokens, stepSq: s.tokens, driveSq: s.tokens, pooled: s.dim, pooledLn: s.dim, logits: s.classes,
+    code1: alphaCode, code2: alphaCode,
   };
 }
 
@@ -52,7 +59,7 @@ export function captureFloats(s: Shapes): Record<CaptureKey, number> {
   const act = s.tokens * s.dim;
   const tt = s.tokens * s.tokens;
   return {
-    attnCls: s.heads * s.tokens, attnMean: tt, attnMax: tt, attnMin: tt, istaInput: act, istaOutput: act,
+    attnCls: s.heads * s.tokens, attnMean: tt, attnMax: tt, attnMin: tt, istaInput: act, istaOutput: s.tokens * s.code,
     inputSq: s.tokens, residualSq: s.tokens, stepSq: s.tokens, driveSq: s.tokens, gram: s.heads * s.dimHead * s.dimHead,
   };
 }

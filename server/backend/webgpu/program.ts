@@ -23,7 +23,7 @@ export function recordProgram(
 ): Program {
   const rec = new Recorder<Target>(device, limits.maxWorkgroupsPerDim);
   const k = kernels;
-  const { tokens: T, dim, heads: h, dimHead: dh, inner } = s;
+  const { tokens: T, dim, inner } = s;
   const rows = images * T;
   const readback = (source: GPUBuffer, name: string, perImage: number): Readback<Target> =>
     ({ source, bytes: images * perImage * 4, target: { name, perImage } });
@@ -38,38 +38,11 @@ export function recordProgram(
   rec.endStage([]);
 
   const perImage = captureFloats(s);
-  const headOffsets = { outer: T * inner, inner: dh };
   w.layers.forEach((lw, l) => {
     const z = l % 2 === 0 ? buf.zA : buf.zB;
     const zNext = l % 2 === 0 ? buf.zB : buf.zA;
 
-    // MSSA: w = LN1(z) Wqkv^T; per head A = softmax(w w^T / sqrt(dh)); out = A w.
-    k.layerNorm(rec, z, lw.norm1Weight, lw.norm1Bias, buf.ln1, rows, dim);
-    k.linear(rec, buf.ln1, lw.qkv, undefined, buf.qkv, rows, dim, inner);
-    k.matmul(rec, { a: 'k', b: 'k' }, {
-      M: T, N: T, K: dh, batch: images * h, zInner: h, alpha: dh ** -0.5,
-      a: { off: 0, ...headOffsets, m: inner, k: 1 },
-      b: { off: 0, ...headOffsets, k: 1, n: inner },
-      c: { off: 0, outer: h * T * T, inner: T * T, m: T },
-    }, { a: buf.qkv, b: buf.qkv, c: buf.attn });
-    k.softmax(rec, buf.attn, images * h * T, T);
-    k.fuseHeads(rec, buf.attn, { mean: buf.attnMean, max: buf.attnMax, min: buf.attnMin, cls: buf.attnCls }, images, h, T);
-    // Gram X_k^T X_k of unit-norm token rows, per head, for the coding rate.
-    k.rowNorm(rec, buf.qkv, buf.unit, rows, h, dh);
-    k.matmul(rec, { a: 'm', b: 'n' }, {
-      M: dh, N: dh, K: T, batch: images * h, zInner: h, alpha: 1,
-      a: { off: 0, ...headOffsets, m: 1, k: inner },
-      b: { off: 0, ...headOffsets, k: inner, n: 1 },
-      c: { off: 0, outer: h * dh * dh, inner: dh * dh, m: dh },
-    }, { a: buf.unit, b: buf.unit, c: buf.gram });
-    k.matmul(rec, { a: 'k', b: 'n' }, {
-      M: T, N: dh, K: T, batch: images * h, zInner: h, alpha: 1,
-      a: { off: 0, outer: h * T * T, inner: T * T, m: T, k: 1 },
-      b: { off: 0, ...headOffsets, k: inner, n: 1 },
-      c: { off: 0, ...headOffsets, m: inner },
-    }, { a: buf.attn, b: buf.qkv, c: buf.mixed });
-    if (lw.toOutWeight) k.linear(rec, buf.mixed, lw.toOutWeight, lw.toOutBias, buf.zHalf, rows, inner, dim, z);
-    else k.add(rec, z, buf.mixed, buf.zHalf, rows * dim);
+    recordMssa(rec, k, s, lw, buf, images, z, 1e-5);
 
     // ISTA in crate.py's order: drive = x D, step = x D - (x D^T) D, z = ReLU(x + eta step - eta lambda).
     k.layerNorm(rec, buf.zHalf, lw.norm2Weight, lw.norm2Bias, buf.x, rows, dim);
@@ -105,4 +78,42 @@ export function recordProgram(
 
   const { stages, uniforms } = rec.finish(limits.uniformAlign);
   return { images, stages, uniforms };
+}
+
+/** The MSSA half of a layer, shared by the families: buf.zHalf = z + MSSA(LN1(z)), with the attention captures. */
+export function recordMssa<T>(
+  rec: Recorder<T>, k: Kernels, s: Shapes,
+  lw: { norm1Weight: GPUBuffer; norm1Bias: GPUBuffer; qkv: GPUBuffer; toOutWeight?: GPUBuffer; toOutBias?: GPUBuffer },
+  buf: Record<WorkBuffer, GPUBuffer>, images: number, z: GPUBuffer, eps: number,
+): void {
+  const { tokens: T, dim, heads: h, dimHead: dh, inner } = s;
+  const rows = images * T;
+  const headOffsets = { outer: T * inner, inner: dh };
+  // MSSA: w = LN1(z) Wqkv^T; per head A = softmax(w w^T / sqrt(dh)); out = A w.
+  k.layerNorm(rec, z, lw.norm1Weight, lw.norm1Bias, buf.ln1, rows, dim, eps);
+  k.linear(rec, buf.ln1, lw.qkv, undefined, buf.qkv, rows, dim, inner);
+  k.matmul(rec, { a: 'k', b: 'k' }, {
+    M: T, N: T, K: dh, batch: images * h, zInner: h, alpha: dh ** -0.5,
+    a: { off: 0, ...headOffsets, m: inner, k: 1 },
+    b: { off: 0, ...headOffsets, k: 1, n: inner },
+    c: { off: 0, outer: h * T * T, inner: T * T, m: T },
+  }, { a: buf.qkv, b: buf.qkv, c: buf.attn });
+  k.softmax(rec, buf.attn, images * h * T, T);
+  k.fuseHeads(rec, buf.attn, { mean: buf.attnMean, max: buf.attnMax, min: buf.attnMin, cls: buf.attnCls }, images, h, T);
+  // Gram X_k^T X_k of unit-norm token rows, per head, for the coding rate.
+  k.rowNorm(rec, buf.qkv, buf.unit, rows, h, dh);
+  k.matmul(rec, { a: 'm', b: 'n' }, {
+    M: dh, N: dh, K: T, batch: images * h, zInner: h, alpha: 1,
+    a: { off: 0, ...headOffsets, m: 1, k: inner },
+    b: { off: 0, ...headOffsets, k: inner, n: 1 },
+    c: { off: 0, outer: h * dh * dh, inner: dh * dh, m: dh },
+  }, { a: buf.unit, b: buf.unit, c: buf.gram });
+  k.matmul(rec, { a: 'k', b: 'n' }, {
+    M: T, N: dh, K: T, batch: images * h, zInner: h, alpha: 1,
+    a: { off: 0, outer: h * T * T, inner: T * T, m: T, k: 1 },
+    b: { off: 0, ...headOffsets, k: inner, n: 1 },
+    c: { off: 0, ...headOffsets, m: inner },
+  }, { a: buf.attn, b: buf.qkv, c: buf.mixed });
+  if (lw.toOutWeight) k.linear(rec, buf.mixed, lw.toOutWeight, lw.toOutBias, buf.zHalf, rows, inner, dim, z);
+  else k.add(rec, z, buf.mixed, buf.zHalf, rows * dim);
 }

@@ -65,6 +65,16 @@ export const istaShader = (t: number) => kernel(t, 'total: u32, eta: f32, etaLam
   let update = p.eta * S[e] - p.etaLambda;
   Z[e] = max(X[e] + update, 0.0);`);
 
+/** CRATE-alpha's first ISTA step from zero: Z = ReLU(eta S - eta lambda), S = x D. */
+export const shrinkShader = (t: number) => kernel(t, 'total: u32, eta: f32, etaLambda: f32, pad: u32',
+  [IN('S'), OUT('Z')], `
+  Z[e] = max(p.eta * S[e] - p.etaLambda, 0.0);`);
+
+/** CRATE-alpha's second step: Z = ReLU(Z1 + eta G - eta lambda), G = (x - Z1 D^T) D the negative lasso gradient. */
+export const secondStepShader = (t: number) => kernel(t, 'total: u32, eta: f32, etaLambda: f32, pad: u32',
+  [IN('Z1'), IN('G'), OUT('Z')], `
+  Z[e] = max((Z1[e] + p.eta * G[e]) - p.etaLambda, 0.0);`);
+
 /** Each head's slice of each token row scaled to unit L2 norm (F.normalize's 1e-12 floor). */
 export const rowNormShader = (t: number) => kernel(t, 'total: u32, heads: u32, dimHead: u32, pad: u32',
   [IN('W'), OUT('U')], `

@@ -1,0 +1,94 @@
+// The WebGPU backend on CRATE-alpha: against the PyTorch fixtures and the CPU backend, on a software
+// adapter (SwiftShader) when the machine has no GPU, in both kernel styles.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, it, type TestContext } from 'node:test';
+import { layerMeasures, rollout } from '../../server/analysis/measures';
+import { createCpuBackend } from '../../server/backend/cpu';
+import { chooseBackend } from '../../server/backend/select';
+import { createWebGpuBackend, pickAdapter, useSoftwareVulkan } from '../../server/backend/webgpu';
+import { loadModel } from '../../server/engine/loadModel';
+import { codeWidth } from '../../server/model/families/alpha';
+import {
+  assertAbsolute, assertActivations, assertMask, assertRelative, assertZeroCount,
+  checkpointPath, FIXTURES, imagePath, reference, type GoldenCase,
+} from '../golden/reference';
+import { compareCaptures, formatParity } from './parity';
+
+const vulkan = useSoftwareVulkan();
+const cases: GoldenCase[] = JSON.parse(readFileSync(join(FIXTURES, 'golden-alpha', 'manifest.json'), 'utf8'));
+
+describe('webgpu backend: CRATE-alpha', async () => {
+  const probe = await pickAdapter('webgpu');
+  if (!probe) {
+    it('runs on a WebGPU adapter', { skip: `no WebGPU adapter could be created (${vulkan.reason ?? `Vulkan ICD ${vulkan.icd}`})` }, () => {});
+    return;
+  }
+
+  for (const c of cases) {
+    for (const kernels of ['serial', 'cooperative'] as const) {
+      it(`${c.name} (${kernels} kernels): captures and measures equal PyTorch and the CPU backend`, async (t: TestContext) => {
+        const ref = reference(c);
+        const model = loadModel({ checkpoint: checkpointPath(c) });
+        const { config } = model;
+        const gpu = await createWebGpuBackend(config, model.weights, { kernels });
+        const cpu = await createCpuBackend(config, model.weights, { threads: 1 });
+        try {
+          const inputs = ref.results.map((r) => Float32Array.from(r.input));
+          const batch = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
+          inputs.forEach((x, i) => batch.set(x, i * x.length));
+          const g = await gpu.forward(batch, inputs.length);
+          const vsCpu = compareCaptures(g, await cpu.forward(batch, inputs.length, { activations: true, headExtremes: true }), `${c.name} gpu vs cpu`);
+          t.diagnostic(`vs CPU: ${formatParity(vsCpu)}`);
+          const tokens = (config.imageSize / config.patchSize) ** 2 + 1;
+          const { dim, numClasses } = config;
+          const code = codeWidth(config);
+          ref.results.forEach((r, i) => {
+            assertActivations(g.logits.subarray(i * numClasses, (i + 1) * numClasses), r.logits, `${r.image} logits`);
+            const measures = layerMeasures(g, i, config, 0.6);
+            r.layers.forEach((e, k) => {
+              const where = `${r.image} layer ${k}`;
+              assertActivations(g.layers[k].istaInput!.subarray(i * tokens * dim, (i + 1) * tokens * dim), e.istaInput, `${where} istaInput`);
+              assertActivations(g.layers[k].istaOutput.subarray(i * tokens * code, (i + 1) * tokens * code), e.istaOutput, `${where} istaOutput`);
+              const m = measures[k];
+              m.clsAttention.forEach((row, h) => assertAbsolute(row, e.clsAttention[h], 1e-6, `${where} clsAttention head ${h}`));
+              assertZeroCount(m.zeroCount, e, `${where} zeros`);
+              assertRelative(m.reconstructionError, e.reconstructionError, 1e-5, `${where} reconstructionError`);
+              assertRelative(m.istaResidual, e.istaResidual, 1e-5, `${where} istaResidual`);
+              assertRelative(m.codingRate, e.codingRate, 1e-5, `${where} codingRate`);
+            });
+            const last = measures[measures.length - 1];
+            last.dinoMask.forEach((mask, h) => assertMask(mask, r.dinoMask[h], `${r.image} dinoMask head ${h}`));
+            for (const [key, fusion, discard] of [['mean_0', 'mean', 0], ['max_0.9', 'max', 0.9], ['min_0.5', 'min', 0.5]] as const) {
+              assertAbsolute(rollout(g, i, config, fusion, discard).cls, r.rollout[key], 1e-4, `${r.image} rollout ${key}`);
+            }
+          });
+        } finally {
+          await gpu.dispose();
+          await cpu.dispose();
+        }
+      });
+    }
+  }
+
+  it('is what --backend webgpu gives, in the engine and the CLI', async () => {
+    const c = cases[0];
+    const model = loadModel({ checkpoint: checkpointPath(c) });
+    const { backend } = await chooseBackend('webgpu', model.config, model.weights);
+    try {
+      assert.equal(backend.name, 'webgpu');
+    } finally {
+      await backend.dispose();
+    }
+    const ref = reference(c);
+    const cli = join(__dirname, '..', '..', 'dist', 'cli.js');
+    const out = spawnSync(process.execPath, [cli, 'analyze', imagePath(ref.results[0].image), '--checkpoint', checkpointPath(c), '--backend', 'webgpu', '--format', 'json'], { encoding: 'utf8' });
+    assert.equal(out.status, 0, out.stderr);
+    const doc = JSON.parse(out.stdout);
+    assert.equal(doc.model.backend, 'webgpu');
+    assert.equal(doc.model.family, 'crate-alpha');
+    assertActivations(doc.results[0].logits, ref.results[0].logits, 'CLI logits');
+  });
+});
