@@ -22,6 +22,7 @@ export class Lru<K, V> {
   delete(key: K): void { this.map.delete(key); }
   clear(): void { this.map.clear(); }
   get size(): number { return this.map.size; }
+  values(): IterableIterator<V> { return this.map.values(); }
 
   resize(capacity: number): void {
     this.capacity = Math.max(0, capacity);

@@ -24,6 +24,13 @@ export class ResultCache {
 
   resize(capacity: number): void { this.entries.resize(capacity); }
 
+  /** Requests now waiting on an analysis (shared ones counted once per request). */
+  get waiting(): number {
+    let n = 0;
+    for (const e of this.entries.values()) n += e.waiting;
+    return n;
+  }
+
   /**
    * Analyses `path` (or returns the cached analysis). `signal` abandons this request's wait; the shared
    * computation is cancelled only when every request waiting for it has gone.

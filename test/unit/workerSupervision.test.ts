@@ -43,6 +43,12 @@ describe('result cache cancellation', () => {
     const active: ActiveModel = { id: 'm', summary: {} as ModelSummary, inference };
     return { calls, active };
   }
+  /** Waits for a condition instead of a fixed delay: file reads take longer on a busy machine. */
+  async function until(condition: () => boolean, what: string): Promise<void> {
+    for (const started = Date.now(); !condition(); await new Promise((r) => setTimeout(r, 5))) {
+      if (Date.now() - started > 10_000) throw new Error(`timed out waiting for ${what}`);
+    }
+  }
   const analysed = (path: string): AnalysedImage => ({ result: { image: path }, view: { width: 1, height: 1, channels: 1, data: new Uint8Array(1) } });
 
   it('keeps the shared analysis while one request still waits for it', async () => {
@@ -51,7 +57,7 @@ describe('result cache cancellation', () => {
     const a = new AbortController();
     const first = cache.analyse(active, image, a.signal);
     const second = cache.analyse(active, image, new AbortController().signal);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => cache.waiting === 2, 'both requests to wait on the analysis');
     assert.equal(calls.length, 1);
     a.abort();
     await assert.rejects(first, /cancelled/);
@@ -66,15 +72,14 @@ describe('result cache cancellation', () => {
     const a = new AbortController(), b = new AbortController();
     const first = cache.analyse(active, image, a.signal);
     const second = cache.analyse(active, image, b.signal);
-    await new Promise((r) => setTimeout(r, 20));
+    await until(() => cache.waiting === 2, 'both requests to wait on the analysis');
     a.abort();
     b.abort();
     await assert.rejects(first, /cancelled/);
     await assert.rejects(second, /cancelled/);
     assert.equal(calls[0].signal!.aborted, true);
     const third = cache.analyse(active, image, new AbortController().signal);
-    await new Promise((r) => setTimeout(r, 20));
-    assert.equal(calls.length, 2);
+    await until(() => calls.length === 2, 'a new analysis');
     calls[1].release(analysed(image));
     assert.equal((await third).result.image, image);
   });
