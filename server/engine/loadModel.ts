@@ -7,6 +7,7 @@ import {
 } from '../model/config';
 import { defaultCheckpoint } from './defaultModel';
 import { buildWeights, parameterCount, shapeFacts, type CrateWeights } from '../model/weights';
+import { fitPosEmbedding } from '../model/posEmbed';
 
 export interface ModelRequest {
   /** Checkpoint path; absent for the embedded default model. */
@@ -18,6 +19,8 @@ export interface ModelRequest {
   /** Overrides the number of heads (dimHead follows from the qkv width). */
   heads?: number;
   resize?: ResizeMode;
+  /** Analysis size in pixels; the position embedding is resized to its patch grid (config.posEmbedResize). */
+  imageSize?: number;
 }
 
 export interface LoadedModel {
@@ -69,6 +72,13 @@ function withHeads(config: CrateConfig, heads: number, inner: number): CrateConf
   return { ...config, heads, dimHead: inner / heads };
 }
 
+function withImageSize(config: CrateConfig, imageSize: number): CrateConfig {
+  if (!Number.isInteger(imageSize) || imageSize <= 0 || imageSize % config.patchSize !== 0) {
+    throw new ConfigError(`image size ${imageSize} is not a positive multiple of the patch size ${config.patchSize}`);
+  }
+  return { ...config, imageSize };
+}
+
 export function loadModel(request: ModelRequest): LoadedModel {
   const checkpointPath = resolve(request.checkpoint ?? defaultCheckpoint());
   const checkpoint = readCheckpoint(checkpointPath);
@@ -79,7 +89,17 @@ export function loadModel(request: ModelRequest): LoadedModel {
     source.warnings.push(`heads set to ${request.heads} by --heads`);
   }
   if (request.resize) config = { ...config, resize: request.resize };
-  const weights = buildWeights(checkpoint.tensors, config);
+  if (request.imageSize !== undefined) config = withImageSize(config, request.imageSize);
+  let tensors = checkpoint.tensors;
+  const pos = tensors.get('pos_embedding');
+  if (pos) {
+    const fitted = fitPosEmbedding(pos, config.imageSize / config.patchSize, config.posEmbedResize ?? 'bicubic-timm');
+    if (fitted.note) {
+      tensors = new Map(tensors).set('pos_embedding', fitted.tensor);
+      source = { ...source, warnings: [...source.warnings, fitted.note] };
+    }
+  }
+  const weights = buildWeights(tensors, config);
   return {
     checkpointPath,
     format: checkpoint.format,

@@ -1,6 +1,7 @@
 // CRATE model configuration: presets, JSON config files, and inference from weight shapes.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { POS_EMBED_RESIZES, type PosEmbedResize } from './posEmbed';
 
 export type Pool = 'cls' | 'mean';
 export type ResizeMode = 'squash' | 'center-crop';
@@ -20,6 +21,11 @@ export interface CrateConfig {
   mean: number[];
   std: number[];
   resize: ResizeMode;
+  /**
+   * How a checkpoint's position embedding is fitted when its patch grid differs from
+   * imageSize/patchSize (absent: 'bicubic-timm'); see posEmbed.ts.
+   */
+  posEmbedResize?: PosEmbedResize;
   /** Class names, one per output; absent when the config names none. */
   labels?: string[] | 'imagenet-1k';
 }
@@ -59,7 +65,7 @@ export function presetConfig(name: string): CrateConfig {
 }
 
 const REQUIRED = ['imageSize', 'patchSize', 'channels', 'dim', 'depth', 'heads', 'dimHead', 'numClasses'] as const;
-const OPTIONAL = ['pool', 'istaStepSize', 'istaLambda', 'mean', 'std', 'resize', 'labels'] as const;
+const OPTIONAL = ['pool', 'istaStepSize', 'istaLambda', 'mean', 'std', 'resize', 'labels', 'posEmbedResize'] as const;
 
 type PartialConfig = Partial<CrateConfig> & Pick<CrateConfig, (typeof REQUIRED)[number]>;
 
@@ -108,6 +114,10 @@ export function parseConfig(raw: unknown, where: string): CrateConfig {
   if (obj.resize !== undefined) {
     if (obj.resize !== 'squash' && obj.resize !== 'center-crop') throw new ConfigError(`${where}: 'resize' must be "squash" or "center-crop"`);
     config.resize = obj.resize;
+  }
+  if (obj.posEmbedResize !== undefined) {
+    if (!POS_EMBED_RESIZES.includes(obj.posEmbedResize as PosEmbedResize)) throw new ConfigError(`${where}: 'posEmbedResize' must be one of ${POS_EMBED_RESIZES.map((m) => `"${m}"`).join(', ')}`);
+    config.posEmbedResize = obj.posEmbedResize as PosEmbedResize;
   }
   if (obj.istaStepSize !== undefined) config.istaStepSize = finiteNumber(obj.istaStepSize, 'istaStepSize', where);
   if (obj.istaLambda !== undefined) config.istaLambda = finiteNumber(obj.istaLambda, 'istaLambda', where);
