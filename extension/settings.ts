@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DaemonSettings } from '../server/protocol';
 
-const PRESETS = ['tiny', 'small', 'base', 'large'];
+const PRESETS = ['tiny', 'small', 'base', 'large', 'demo-base-8', 'demo-base-16'];
 
 /** Expands ${workspaceFolder} and resolves relative paths against the first workspace folder. */
 export function resolveSettingPath(value: string): string {

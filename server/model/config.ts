@@ -40,13 +40,21 @@ export interface ConfigSource {
 
 export class ConfigError extends Error {}
 
-interface PresetShape { dim: number; depth: number; heads: number; dimHead: number }
+interface PresetShape {
+  dim: number; depth: number; heads: number; dimHead: number;
+  /** Absent: 16 (every ImageNet-1k preset is 224/16 with 1000 classes). */
+  patchSize?: number; numClasses?: number;
+}
 
 export const PRESETS: Readonly<Record<string, PresetShape>> = {
   tiny: { dim: 384, depth: 12, heads: 6, dimHead: 64 },
   small: { dim: 576, depth: 12, heads: 12, dimHead: 48 },
   base: { dim: 768, depth: 12, heads: 12, dimHead: 64 },
   large: { dim: 1024, depth: 24, heads: 16, dimHead: 64 },
+  // The emergence paper's demo models (CRATE_base_demo): base's width with 6 heads of 128, ImageNet-21k.
+  // Recognised from the weights by their 8x8 patches; the 16x16 one has base's shapes, so only by name.
+  'demo-base-8': { dim: 768, depth: 12, heads: 6, dimHead: 128, patchSize: 8, numClasses: 21842 },
+  'demo-base-16': { dim: 768, depth: 12, heads: 6, dimHead: 128, patchSize: 16, numClasses: 21842 },
 };
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -61,7 +69,8 @@ export function defaultStd(channels: 1 | 3): number[] { return channels === 1 ? 
 export function presetConfig(name: string): CrateConfig {
   const shape = PRESETS[name];
   if (!shape) throw new ConfigError(`unknown preset '${name}' (known: ${Object.keys(PRESETS).join(', ')})`);
-  return withDefaults({ imageSize: 224, patchSize: 16, channels: 3, numClasses: 1000, labels: 'imagenet-1k', ...shape });
+  const { patchSize = 16, numClasses = 1000, ...rest } = shape;
+  return withDefaults({ imageSize: 224, patchSize, channels: 3, numClasses, ...(numClasses === 1000 ? { labels: 'imagenet-1k' as const } : {}), ...rest });
 }
 
 const REQUIRED = ['imageSize', 'patchSize', 'channels', 'dim', 'depth', 'heads', 'dimHead', 'numClasses'] as const;
@@ -197,7 +206,9 @@ export function inferConfig(facts: ShapeFacts): { config: CrateConfig; source: C
     if (p * p * c === facts.patchDim) { channels = c; patchSize = p; break; }
   }
   if (channels === undefined) throw new ConfigError(`cannot infer patch size from patch vector length ${facts.patchDim}; give a config`);
-  const preset = Object.entries(PRESETS).find(([, s]) => s.dim === facts.dim && s.heads * s.dimHead === facts.inner);
+  // Same width and qkv width; among those, the preset of the same patch size wins (8x8 patches pick the demo).
+  const sameWidth = Object.entries(PRESETS).filter(([, s]) => s.dim === facts.dim && s.heads * s.dimHead === facts.inner);
+  const preset = sameWidth.find(([, s]) => (s.patchSize ?? 16) === patchSize) ?? sameWidth.find(([, s]) => s.patchSize === undefined);
   let heads: number;
   let presetName: string;
   if (!facts.hasToOut) {
