@@ -1,13 +1,15 @@
 // Resolves a checkpoint and its config into validated CRATE weights.
 import { resolve } from 'node:path';
-import { readCheckpoint, type Checkpoint } from '../checkpoint';
+import { readCheckpoint, type Checkpoint, type TensorData } from '../checkpoint';
 import {
   ConfigError, findSidecarConfig, inferConfig, PRESETS, readConfigFile,
-  type ConfigSource, type CrateConfig, type ResizeMode,
+  type ConfigSource, type CrateConfig, type ResizeMode, type ShapeFacts,
 } from '../model/config';
 import { defaultCheckpoint } from './defaultModel';
 import { buildWeights, parameterCount, shapeFacts, type CrateWeights } from '../model/weights';
 import { fitPosEmbedding } from '../model/posEmbed';
+import { crateMaeEncoder, crateMaeShapeFacts, isCrateMae, MAE_DEFAULT_LAMBDA } from '../model/crateMae';
+import type { ModelFamily } from '../protocol';
 
 export interface ModelRequest {
   /** Checkpoint path; absent for the embedded default model. */
@@ -24,6 +26,7 @@ export interface ModelRequest {
 }
 
 export interface LoadedModel {
+  family: ModelFamily;
   checkpointPath: string;
   format: Checkpoint['format'];
   container: string;
@@ -44,25 +47,31 @@ function describe(source: ConfigSource): string {
 
 export function configSourceText(source: ConfigSource): string { return describe(source); }
 
-function resolveConfig(request: ModelRequest, checkpoint: Checkpoint, checkpointPath: string): { config: CrateConfig; source: ConfigSource } {
+function resolveConfig(request: ModelRequest, facts: () => ShapeFacts, checkpointPath: string): { config: CrateConfig; source: ConfigSource } {
   if (request.config) {
     const path = resolve(request.config);
     return { config: readConfigFile(path), source: { kind: 'file', detail: path, warnings: [] } };
   }
-  const facts = shapeFacts(checkpoint.tensors);
   if (request.preset) {
     const preset = PRESETS[request.preset];
     if (!preset) throw new ConfigError(`unknown preset '${request.preset}' (known: ${Object.keys(PRESETS).join(', ')})`);
-    const { config } = inferConfig(facts);
+    const shapes = facts();
+    const { config } = inferConfig(shapes);
     const warnings: string[] = [];
-    if (preset.dim !== facts.dim || preset.depth !== facts.depth) {
-      warnings.push(`preset '${request.preset}' is ${preset.dim} wide and ${preset.depth} deep, the checkpoint ${facts.dim} and ${facts.depth}: only its heads were used`);
+    if (preset.dim !== shapes.dim || preset.depth !== shapes.depth) {
+      warnings.push(`preset '${request.preset}' is ${preset.dim} wide and ${preset.depth} deep, the checkpoint ${shapes.dim} and ${shapes.depth}: only its heads were used`);
     }
-    return { config: withHeads(config, preset.heads, facts.inner), source: { kind: 'preset', detail: request.preset, warnings } };
+    return { config: withHeads(config, preset.heads, shapes.inner), source: { kind: 'preset', detail: request.preset, warnings } };
   }
   const sidecar = findSidecarConfig(checkpointPath);
   if (sidecar) return { config: readConfigFile(sidecar), source: { kind: 'sidecar', detail: sidecar, warnings: [] } };
-  return inferConfig(facts);
+  return inferConfig(facts());
+}
+
+/** The family's tensors under CRATE's names; a CRATE-MAE checkpoint contributes its encoder. */
+function familyTensors(tensors: Map<string, TensorData>): { family: ModelFamily; tensors: Map<string, TensorData>; notes: string[] } {
+  if (!isCrateMae(tensors)) return { family: 'crate', tensors, notes: [] };
+  return { family: 'crate-mae', ...crateMaeEncoder(tensors) };
 }
 
 function withHeads(config: CrateConfig, heads: number, inner: number): CrateConfig {
@@ -82,7 +91,16 @@ function withImageSize(config: CrateConfig, imageSize: number): CrateConfig {
 export function loadModel(request: ModelRequest): LoadedModel {
   const checkpointPath = resolve(request.checkpoint ?? defaultCheckpoint());
   const checkpoint = readCheckpoint(checkpointPath);
-  let { config, source } = resolveConfig(request, checkpoint, checkpointPath);
+  const mapped = familyTensors(checkpoint.tensors);
+  const facts = () => (mapped.family === 'crate-mae' ? crateMaeShapeFacts(mapped.tensors) : shapeFacts(mapped.tensors));
+  let { config, source } = resolveConfig(request, facts, checkpointPath);
+  if (mapped.family === 'crate-mae') {
+    // Lambda is not in the weights; without a config file, CRATE-MAE's own default applies.
+    const fromFile = source.kind === 'file' || source.kind === 'sidecar';
+    config = { ...config, numClasses: 0, labels: undefined, ...(fromFile ? {} : { istaLambda: MAE_DEFAULT_LAMBDA }) };
+    const lambdaNote = fromFile ? [] : [`ISTA lambda cannot be read from the weights: took CRATE-MAE's default ${MAE_DEFAULT_LAMBDA}; give a config if the model was trained with another`];
+    source = { ...source, warnings: [...source.warnings, ...mapped.notes, ...lambdaNote] };
+  }
   if (request.heads !== undefined) {
     config = withHeads(config, request.heads, config.heads * config.dimHead);
     source = { ...source, detail: source.detail, warnings: source.warnings.filter((w) => !w.startsWith('heads cannot')) };
@@ -90,7 +108,7 @@ export function loadModel(request: ModelRequest): LoadedModel {
   }
   if (request.resize) config = { ...config, resize: request.resize };
   if (request.imageSize !== undefined) config = withImageSize(config, request.imageSize);
-  let tensors = checkpoint.tensors;
+  let tensors = mapped.tensors;
   const pos = tensors.get('pos_embedding');
   if (pos) {
     const fitted = fitPosEmbedding(pos, config.imageSize / config.patchSize, config.posEmbedResize ?? 'bicubic-timm');
@@ -99,8 +117,9 @@ export function loadModel(request: ModelRequest): LoadedModel {
       source = { ...source, warnings: [...source.warnings, fitted.note] };
     }
   }
-  const weights = buildWeights(tensors, config);
+  const weights = buildWeights(tensors, config, mapped.family);
   return {
+    family: mapped.family,
     checkpointPath,
     format: checkpoint.format,
     container: checkpoint.container,

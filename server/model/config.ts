@@ -111,7 +111,8 @@ export function parseConfig(raw: unknown, where: string): CrateConfig {
   if (unknownKeys.length > 0) throw new ConfigError(`${where}: unknown config key(s) ${unknownKeys.join(', ')}`);
   const missing = REQUIRED.filter((k) => obj[k] === undefined);
   if (missing.length > 0) throw new ConfigError(`${where}: missing config key(s) ${missing.join(', ')}`);
-  const ints = Object.fromEntries(REQUIRED.map((k) => [k, positiveInt(obj[k], k, where)])) as Record<(typeof REQUIRED)[number], number>;
+  // numClasses 0: an encoder without a classifier (CRATE-MAE).
+  const ints = Object.fromEntries(REQUIRED.map((k) => [k, k === 'numClasses' && obj[k] === 0 ? 0 : positiveInt(obj[k], k, where)])) as Record<(typeof REQUIRED)[number], number>;
   if (ints.channels !== 1 && ints.channels !== 3) throw new ConfigError(`${where}: 'channels' must be 1 or 3`);
   if (ints.imageSize % ints.patchSize !== 0) throw new ConfigError(`${where}: imageSize ${ints.imageSize} is not a multiple of patchSize ${ints.patchSize}`);
   const channels = ints.channels as 1 | 3;

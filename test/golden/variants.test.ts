@@ -108,3 +108,27 @@ describe('golden: analysis at another image size', () => {
 describe('golden: emergence-demo head shape (heads of 128)', () => {
   checkCase('demo_heads128', (c) => ({ checkpoint: fileOf(c, c.checkpoint) }), (model) => assert.equal(model.source.kind, 'sidecar'));
 });
+
+describe('golden: CRATE-MAE encoder', () => {
+  checkCase('mae_encoder', (c) => ({ checkpoint: fileOf(c, c.checkpoint) }), (model, ref) => {
+    assert.equal(model.family, 'crate-mae');
+    assert.equal(ref.family, 'crate-mae');
+    assert.equal(model.source.kind, 'sidecar');
+    assert.equal(model.weights.headWeight, undefined);
+    assert.match(model.source.warnings.join('\n'), /no classifier head/);
+  });
+
+  it('mae_encoder: infers the config from the weights with CRATE-MAE\'s lambda, and analyses without logits', async () => {
+    const c = caseNamed('mae_encoder');
+    const model = loadModel({ checkpoint: fileOf(c, c.checkpoint), config: undefined, preset: 'tiny', heads: 4 });
+    assert.deepEqual([model.config.imageSize, model.config.patchSize, model.config.dim, model.config.depth, model.config.istaLambda, model.config.numClasses], [32, 8, 48, 3, 0.5, 0]);
+    const backend = await createCpuBackend(model.config, model.weights);
+    try {
+      const [result] = await analyzeImages(model, backend, [imagePath('images/rgb_32.png')]);
+      assert.deepEqual([result.logits, result.top], [[], []]);
+      assert.equal(result.layers!.length, 3);
+    } finally {
+      await backend.dispose();
+    }
+  });
+});
