@@ -32,6 +32,7 @@ export function readSettings(): DaemonSettings {
     config,
     backend: c.get<DaemonSettings['backend']>('backend', 'auto'),
     resize: c.get<DaemonSettings['resize']>('resize', 'config'),
+    imageSize: c.get<number>('imageSize', 0),
     hover: {
       enabled: c.get<boolean>('hover.enabled', true),
       layer: c.get<number>('hover.layer', -1),

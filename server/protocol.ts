@@ -103,6 +103,8 @@ export interface DaemonSettings {
   config: string;
   backend: 'cpu' | 'auto' | 'webgpu';
   resize: 'config' | 'squash' | 'center-crop';
+  /** Analysis size in pixels (the position embedding is resized to it); absent or 0: the config's. */
+  imageSize?: number;
   hover: { enabled: boolean; layer: number; head: number | 'mean' };
   /** Analysed images kept in memory. */
   cacheSize: number;
