@@ -17,6 +17,7 @@ eps 1e-5), decoder_pos_embed added to every token, final norm (eps 1e-6, not par
 the decoder's tensors are in the checkpoint and unused. No classifier: "logits" are empty.
 """
 
+import argparse
 import json
 import os
 import sys
@@ -223,7 +224,9 @@ def _mae_case(case, seed):
 
 def _save(case, sd, path):
     if case["family"] == "crate-mae":
-        torch.save({"model": sd, "epoch": 99, "args": {"model": "mae_crate_custom"}}, path)
+        # As MAE-style training saves them: the run's argparse options and the loss scaler beside the model.
+        args = argparse.Namespace(model="mae_crate_custom", input_size=32, mask_ratio=0.75, norm_pix_loss=False)
+        torch.save({"model": sd, "epoch": 99, "args": args, "scaler": {"scale": 65536.0, "_growth_tracker": 12}}, path)
     else:
         torch.save(sd, path)
 
