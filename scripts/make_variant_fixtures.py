@@ -194,8 +194,9 @@ CASES = [
     dict(name="pos_resize_notebook", family="crate", checkpoint="model.pth", configFile="analysis.crate.json",
          trained=dict(SMALL, depth=2), analysed=dict(SMALL, depth=2, imageSize=56), posEmbedResize="bicubic-notebook",
          seed=302, images=["rgb_28.png", "rgba_36.png"]),
-    # The emergence demo's head shape (heads of 128), 8x8 patches, kept small.
-    dict(name="demo_heads128", family="crate", checkpoint="model.pth", configFile="model.crate.json",
+    # The emergence demo's head shape (heads of 128), 8x8 patches, kept small; saved as the demo
+    # checkpoint is, {'model': ...} with an extra `head` Linear that CRATE.forward never applies.
+    dict(name="demo_heads128", family="crate", checkpoint="model.pth", configFile="model.crate.json", demoHead=21,
          trained=dict(imageSize=32, patchSize=8, channels=3, dim=256, depth=2, heads=2, dimHead=128, numClasses=10),
          seed=303, images=["rgb_32.png", "palette_32.png"]),
     dict(name="mae_encoder", family="crate-mae", checkpoint="checkpoint-99.pth", configFile="checkpoint-99.crate.json",
@@ -223,7 +224,14 @@ def _mae_case(case, seed):
 
 
 def _save(case, sd, path):
-    if case["family"] == "crate-mae":
+    if case.get("demoHead"):
+        g = torch.Generator().manual_seed(case["seed"])
+        width = sd["mlp_head.1.weight"].shape[0]
+        sd = OrderedDict(sd)
+        sd["head.weight"] = torch.randn(case["demoHead"], width, generator=g) / width ** 0.5
+        sd["head.bias"] = torch.zeros(case["demoHead"])
+        torch.save({"model": sd}, path)
+    elif case["family"] == "crate-mae":
         # As MAE-style training saves them: the run's argparse options and the loss scaler beside the model.
         args = argparse.Namespace(model="mae_crate_custom", input_size=32, mask_ratio=0.75, norm_pix_loss=False)
         torch.save({"model": sd, "epoch": 99, "args": args, "scaler": {"scale": 65536.0, "_growth_tracker": 12}}, path)

@@ -9,6 +9,7 @@ import { defaultCheckpoint } from './defaultModel';
 import { buildWeights, parameterCount, shapeFacts, type CrateWeights } from '../model/weights';
 import { fitPosEmbedding } from '../model/posEmbed';
 import { crateMaeEncoder, crateMaeShapeFacts, isCrateMae, MAE_DEFAULT_LAMBDA } from '../model/crateMae';
+import { dropUnappliedHead } from '../model/demoHead';
 import type { ModelFamily } from '../protocol';
 
 export interface ModelRequest {
@@ -70,7 +71,7 @@ function resolveConfig(request: ModelRequest, facts: () => ShapeFacts, checkpoin
 
 /** The family's tensors under CRATE's names; a CRATE-MAE checkpoint contributes its encoder. */
 function familyTensors(tensors: Map<string, TensorData>): { family: ModelFamily; tensors: Map<string, TensorData>; notes: string[] } {
-  if (!isCrateMae(tensors)) return { family: 'crate', tensors, notes: [] };
+  if (!isCrateMae(tensors)) return { family: 'crate', ...dropUnappliedHead(tensors) };
   return { family: 'crate-mae', ...crateMaeEncoder(tensors) };
 }
 
@@ -100,6 +101,8 @@ export function loadModel(request: ModelRequest): LoadedModel {
     config = { ...config, numClasses: 0, labels: undefined, ...(fromFile ? {} : { istaLambda: MAE_DEFAULT_LAMBDA }) };
     const lambdaNote = fromFile ? [] : [`ISTA lambda cannot be read from the weights: took CRATE-MAE's default ${MAE_DEFAULT_LAMBDA}; give a config if the model was trained with another`];
     source = { ...source, warnings: [...source.warnings, ...mapped.notes, ...lambdaNote] };
+  } else if (mapped.notes.length > 0) {
+    source = { ...source, warnings: [...source.warnings, ...mapped.notes] };
   }
   if (request.heads !== undefined) {
     config = withHeads(config, request.heads, config.heads * config.dimHead);

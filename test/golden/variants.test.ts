@@ -106,7 +106,10 @@ describe('golden: analysis at another image size', () => {
 });
 
 describe('golden: emergence-demo head shape (heads of 128)', () => {
-  checkCase('demo_heads128', (c) => ({ checkpoint: fileOf(c, c.checkpoint) }), (model) => assert.equal(model.source.kind, 'sidecar'));
+  checkCase('demo_heads128', (c) => ({ checkpoint: fileOf(c, c.checkpoint) }), (model) => {
+    assert.equal(model.source.kind, 'sidecar');
+    assert.match(model.source.warnings.join('\n'), /'head' \(10 -> 21\) ignored/);
+  });
 });
 
 describe('golden: CRATE-MAE encoder', () => {
