@@ -12,7 +12,6 @@ export function inspectMarkdown(report: InspectReport): string {
     '| | |', '|---|---|',
     `| checkpoint | ${m.checkpoint} |`,
     `| format | ${m.checkpointFormat}, ${m.container} |`,
-    `| family | ${m.family} |`,
     `| config | ${m.configSource} |`,
     `| shape | ${m.imageSize} px, ${m.patchSize} px patches, ${m.channels} channel(s), dim ${m.dim}, ${m.depth} layers, ${m.heads} heads × ${m.dimHead}, ${m.numClasses} classes, pool ${m.pool} |`,
     `| ISTA | step ${m.istaStepSize}, lambda ${m.istaLambda} |`,

@@ -1,11 +1,9 @@
 // The one place where the data exchanged between the engine, the CLI, the daemon, the extension and
 // the webview is typed. Field names here are the CLI's JSON names: changing one is a breaking change.
 
-/** Which CRATE the checkpoint holds, detected from its tensor names. */
-export type ModelFamily = 'crate' | 'crate-alpha' | 'crate-mae';
-
 export interface ModelSummary {
-  family: ModelFamily;
+  /** The architecture, read from the checkpoint's keys. */
+  family: 'crate' | 'crate-alpha' | 'crate-mae';
   imageSize: number;
   patchSize: number;
   channels: number;

@@ -6,7 +6,7 @@ const num = (v: number, digits = 4) => (Number.isFinite(v) ? v.toFixed(digits) :
 
 export function formatModel(m: ModelSummary): string {
   const lines = [
-    `model       ${m.checkpoint} (${m.checkpointFormat}, ${m.container}; ${m.family})`,
+    `model       ${m.checkpoint} (${m.checkpointFormat}, ${m.container})`,
     `config      ${m.configSource}`,
     `shape       ${m.imageSize}px / ${m.patchSize}px patches, ${m.channels} channel(s), dim ${m.dim}, ${m.depth} layers, ${m.heads} heads x ${m.dimHead}, ${m.numClasses} classes, pool ${m.pool}`,
     `ista        step ${m.istaStepSize}, lambda ${m.istaLambda}; resize ${m.resize}`,

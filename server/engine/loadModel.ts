@@ -3,14 +3,13 @@ import { resolve } from 'node:path';
 import { readCheckpoint, type Checkpoint, type TensorData } from '../checkpoint';
 import {
   ConfigError, findSidecarConfig, inferConfig, PRESETS, readConfigFile,
-  type ConfigSource, type CrateConfig, type ResizeMode, type ShapeFacts,
+  type ConfigSource, type CrateConfig, type ModelFamily, type ResizeMode, type ShapeFacts,
 } from '../model/config';
 import { defaultCheckpoint } from './defaultModel';
 import { buildWeights, parameterCount, shapeFacts, type CrateWeights } from '../model/weights';
 import { fitPosEmbedding } from '../model/posEmbed';
-import { crateMaeEncoder, crateMaeShapeFacts, isCrateMae, MAE_DEFAULT_LAMBDA } from '../model/crateMae';
+import { crateMaeEncoder, crateMaeShapeFacts, isCrateMae, MAE_DEFAULT_LAMBDA } from '../model/families/crateMae';
 import { dropUnappliedHead } from '../model/demoHead';
-import type { ModelFamily } from '../protocol';
 
 export interface ModelRequest {
   /** Checkpoint path; absent for the embedded default model. */

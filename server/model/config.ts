@@ -5,6 +5,8 @@ import { POS_EMBED_RESIZES, type PosEmbedResize } from './posEmbed';
 
 export type Pool = 'cls' | 'mean';
 export type ResizeMode = 'squash' | 'center-crop';
+/** The architecture a checkpoint belongs to, read from its tensor names. */
+export type ModelFamily = 'crate' | 'crate-alpha' | 'crate-mae';
 
 export interface CrateConfig {
   imageSize: number;

@@ -1,7 +1,6 @@
 // Maps a CRATE state dict onto typed weights, checking every key and shape against the config.
 import type { TensorData } from '../checkpoint';
-import type { CrateConfig, ShapeFacts } from './config';
-import type { ModelFamily } from '../protocol';
+import type { CrateConfig, ModelFamily, ShapeFacts } from './config';
 
 export interface Tensor { shape: number[]; data: Float32Array }
 

@@ -2,8 +2,8 @@
 // The encoder is CRATE without the patch LayerNorms and without a classifier: a conv patch
 // embedding, CLS + position embedding, CRATE blocks (LayerNorm eps 1e-5, to_out with bias, one ISTA
 // step) and a final norm that no measure reads. The decoder's tensors are ignored.
-import type { TensorData } from '../checkpoint';
-import type { ShapeFacts } from './config';
+import type { TensorData } from '../../checkpoint';
+import type { ShapeFacts } from '../config';
 
 export class CrateMaeError extends Error {}
 
