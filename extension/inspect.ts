@@ -1,6 +1,6 @@
 // Inspect Model: the model summary and dictionary statistics as a read-only Markdown document.
 import * as vscode from 'vscode';
-import type { InspectReport } from '../server/protocol';
+import { familyLabel, type InspectReport } from '../server/protocol';
 
 export const INSPECT_SCHEME = 'crate-lens-inspect';
 
@@ -12,7 +12,7 @@ export function inspectMarkdown(report: InspectReport): string {
     '| | |', '|---|---|',
     `| checkpoint | ${m.checkpoint} |`,
     `| format | ${m.checkpointFormat}, ${m.container} |`,
-    `| family | ${m.family === 'crate-alpha' ? `CRATE-alpha (sparse code ${m.codeDim} wide)` : 'CRATE'} |`,
+    `| family | ${familyLabel(m)} |`,
     `| config | ${m.configSource} |`,
     `| shape | ${m.imageSize} px, ${m.patchSize} px patches, ${m.channels} channel(s), dim ${m.dim}, ${m.depth} layers, ${m.heads} heads × ${m.dimHead}, ${m.numClasses} classes, pool ${m.pool} |`,
     `| ISTA | step ${m.istaStepSize}, lambda ${m.istaLambda} |`,

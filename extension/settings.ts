@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DaemonSettings } from '../server/protocol';
 
-const PRESETS = ['tiny', 'small', 'base', 'large'];
+const PRESETS = ['tiny', 'small', 'base', 'large', 'demo-base-8', 'demo-base-16'];
 /** CRATE-alpha presets: alpha-B/16, alpha-L/14, ... */
 const ALPHA_PRESET = /^alpha-[BLH]\/(32|16|14|8)$/;
 
@@ -34,6 +34,7 @@ export function readSettings(): DaemonSettings {
     config,
     backend: c.get<DaemonSettings['backend']>('backend', 'auto'),
     resize: c.get<DaemonSettings['resize']>('resize', 'config'),
+    imageSize: c.get<number>('imageSize', 0),
     hover: {
       enabled: c.get<boolean>('hover.enabled', true),
       layer: c.get<number>('hover.layer', -1),

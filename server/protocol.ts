@@ -3,8 +3,8 @@
 
 export interface ModelSummary {
   /** The architecture, read from the checkpoint's keys. */
-  family: 'crate' | 'crate-alpha';
-  /** Width of each layer's sparse code: dim for CRATE, 4 dim for CRATE-alpha. */
+  family: 'crate' | 'crate-alpha' | 'crate-mae';
+  /** Width of each layer's sparse code: dim for CRATE and CRATE-MAE, 4 dim for CRATE-alpha. */
   codeDim: number;
   imageSize: number;
   patchSize: number;
@@ -103,6 +103,8 @@ export interface DaemonSettings {
   config: string;
   backend: 'cpu' | 'auto' | 'webgpu';
   resize: 'config' | 'squash' | 'center-crop';
+  /** Analysis size in pixels (the position embedding is resized to it); absent or 0: the config's. */
+  imageSize?: number;
   hover: { enabled: boolean; layer: number; head: number | 'mean' };
   /** Analysed images kept in memory. */
   cacheSize: number;
@@ -427,5 +429,14 @@ export function parseLayerPanelMessage(raw: unknown): LayerPanelToExtension | un
         ? { type: 'exportData', scope: m.scope, format: m.format } : undefined;
     default:
       return undefined;
+  }
+}
+
+/** The family as reports name it. */
+export function familyLabel(m: Pick<ModelSummary, 'family' | 'codeDim'>): string {
+  switch (m.family) {
+    case 'crate-alpha': return `CRATE-alpha (sparse code ${m.codeDim} wide)`;
+    case 'crate-mae': return 'CRATE-MAE encoder (no classifier head)';
+    default: return 'CRATE';
   }
 }

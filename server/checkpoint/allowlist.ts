@@ -7,7 +7,9 @@ import { PyTuple, StorageRef, TensorRef, typeName, type PyDict, type PyValue } f
 
 export type GlobalImpl =
   | { readonly kind: 'call'; readonly call: (args: readonly PyValue[]) => PyValue }
-  | { readonly kind: 'storage'; readonly dtype: SourceDType };
+  | { readonly kind: 'storage'; readonly dtype: SourceDType }
+  /** A plain attribute holder: instantiated empty (NEWOBJ), its state dict read as data (BUILD), never called. */
+  | { readonly kind: 'record' };
 
 export const ORDERED_DICT = 'collections.OrderedDict';
 
@@ -40,6 +42,8 @@ export const ALLOWED_GLOBALS: ReadonlyMap<string, GlobalImpl> = new Map<string, 
   ['torch._utils._rebuild_parameter_with_state', call((a) => rebuildParameter('_rebuild_parameter_with_state', a, 4))],
   ['_codecs.encode', call(codecsEncode)],
   ['torch.Size', call(torchSize)],
+  // MAE-style training checkpoints (CRATE-MAE's among them) store the run's argparse options beside the model.
+  ['argparse.Namespace', { kind: 'record' }],
   ...STORAGE_TYPES.map(([name, dtype]): [string, GlobalImpl] => [`torch.${name}`, { kind: 'storage', dtype }]),
 ]);
 

@@ -387,9 +387,14 @@ class Machine {
     return result;
   }
 
-  /** NEWOBJ/NEWOBJ_EX: only an empty OrderedDict may be created this way. */
+  /** NEWOBJ/NEWOBJ_EX: only an empty OrderedDict or an allowlisted record (as an empty dict) may be created this way. */
   private construct(cls: PyValue): PyValue {
     if (!(cls instanceof PyGlobal)) this.fail(`cannot instantiate a ${typeName(cls)}`);
+    if (ALLOWED_GLOBALS.get(cls.qualified)?.kind === 'record') {
+      const record: PyDict = new Map();
+      this.origin.set(record, cls.qualified);
+      return record;
+    }
     if (cls.qualified !== ORDERED_DICT) {
       throw new ForbiddenGlobalError(cls.qualified, `checkpoint refused: pickle instantiates forbidden global '${printable(cls.qualified)}'`);
     }
@@ -398,12 +403,22 @@ class Machine {
     return dict;
   }
 
-  /** BUILD: only the `_metadata` state torch attaches to an OrderedDict is accepted (and ignored). */
+  /**
+   * BUILD: the `_metadata` state torch attaches to an OrderedDict is accepted (and ignored); a record's
+   * attribute dict becomes its entries (data only: nothing is called).
+   */
   private build(): void {
-    this.pop();
+    const state = this.pop();
     const target = this.top();
     const from = typeof target === 'object' && target !== null ? this.origin.get(target) : undefined;
     if (from === ORDERED_DICT) return;
+    if (from !== undefined && ALLOWED_GLOBALS.get(from)?.kind === 'record' && target instanceof Map) {
+      if (!(state instanceof Map)) this.fail(`BUILD on '${printable(from)}' needs a dict state, got ${typeName(state)}`);
+      this.copied += state.size;
+      if (this.copied > this.maxCopied) this.fail(`allowlisted calls would copy more than ${this.maxCopied} elements`);
+      for (const [key, value] of state) target.set(key, value);
+      return;
+    }
     if (from !== undefined) {
       throw new ForbiddenGlobalError(from, `checkpoint refused: pickle sets state on an object made by '${printable(from)}'`);
     }

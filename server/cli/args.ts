@@ -7,18 +7,22 @@ export class UsageError extends Error {}
 
 export const USAGE = `usage:
   crate-lens analyze IMAGE|FOLDER... [--checkpoint PATH] [--config PATH | --preset NAME] [--heads N]
-                     [--resize squash|center-crop] [--backend cpu|auto|webgpu] [--format json|text] [--out DIR]
+                     [--image-size PX] [--resize squash|center-crop] [--backend cpu|auto|webgpu] [--format json|text] [--out DIR]
                      [--layer N] [--head N|mean] [--rollout-fusion mean|max|min] [--rollout-discard F]
                      [--batch N] [--top K]
   crate-lens eval LABELS.csv|FOLDER [--checkpoint PATH] [--config PATH | --preset NAME] [--heads N]
-                  [--segmentation] [--batch N] [--format json|text]
-  crate-lens inspect [CHECKPOINT] [--config PATH | --preset NAME] [--heads N] [--format json|text]
+                  [--image-size PX] [--segmentation] [--batch N] [--format json|text]
+  crate-lens inspect [CHECKPOINT] [--config PATH | --preset NAME] [--heads N] [--image-size PX] [--format json|text]
   crate-lens --help | --version
 Without a checkpoint, the embedded default model (a CRATE trained on Fashion-MNIST) is used.
-The family (CRATE or CRATE-alpha) is read from the checkpoint's keys. Presets: tiny, small, base, large
-(CRATE); alpha-B/P, alpha-L/P, alpha-H/P with P = 32, 16, 14 or 8 (CRATE-alpha).`;
+The family (CRATE, CRATE-alpha or CRATE-MAE) is read from the checkpoint's keys. Presets: tiny, small, base, large
+(CRATE); alpha-B/P, alpha-L/P, alpha-H/P with P = 32, 16, 14 or 8 (CRATE-alpha);
+demo-base-8, demo-base-16 (the emergence paper's demo models, 6 heads of 128).
 
-export interface ModelArgs { /** undefined: the embedded default model */ checkpoint?: string; config?: string; preset?: string; heads?: number; resize?: ResizeMode; backend: 'cpu' | 'auto' | 'webgpu' }
+--image-size analyses at another size than the model was trained at: the position embedding's patch
+grid is resized (timm's bicubic resample unless the config's posEmbedResize says otherwise).`;
+
+export interface ModelArgs { /** undefined: the embedded default model */ checkpoint?: string; config?: string; preset?: string; heads?: number; imageSize?: number; resize?: ResizeMode; backend: 'cpu' | 'auto' | 'webgpu' }
 
 export interface AnalyzeArgs extends ModelArgs {
   command: 'analyze';
@@ -74,7 +78,7 @@ export function parseCli(argv: string[]): CliArgs {
       allowPositionals: true,
       options: {
         checkpoint: { type: 'string' }, config: { type: 'string' }, preset: { type: 'string' },
-        heads: { type: 'string' }, resize: { type: 'string' }, backend: { type: 'string' },
+        heads: { type: 'string' }, 'image-size': { type: 'string' }, resize: { type: 'string' }, backend: { type: 'string' },
         format: { type: 'string' }, out: { type: 'string' }, layer: { type: 'string' }, head: { type: 'string' },
         'rollout-fusion': { type: 'string' }, 'rollout-discard': { type: 'string' }, batch: { type: 'string' },
         top: { type: 'string' }, segmentation: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean' },
@@ -95,6 +99,7 @@ export function parseCli(argv: string[]): CliArgs {
     config: v.config,
     preset: v.preset,
     heads: integer(v.heads, '--heads', 1),
+    imageSize: integer(v['image-size'], '--image-size', 1),
     resize: v.resize === undefined ? undefined : oneOf(v.resize, '--resize', ['squash', 'center-crop'] as const, 'squash'),
     backend: oneOf(v.backend, '--backend', ['cpu', 'auto', 'webgpu'] as const, 'cpu'),
   };

@@ -1,13 +1,13 @@
 // Human-readable renderings of the CLI's reports.
 import { dirname } from 'node:path';
-import type { AnalyzeReport, EvalReport, InspectReport, ModelSummary } from '../protocol';
+import { familyLabel, type AnalyzeReport, type EvalReport, type InspectReport, type ModelSummary } from '../protocol';
 
 const num = (v: number, digits = 4) => (Number.isFinite(v) ? v.toFixed(digits) : String(v));
 
 export function formatModel(m: ModelSummary): string {
   const lines = [
     `model       ${m.checkpoint} (${m.checkpointFormat}, ${m.container})`,
-    `family      ${m.family === 'crate-alpha' ? `CRATE-alpha (sparse code ${m.codeDim} wide)` : 'CRATE'}`,
+    `family      ${familyLabel(m)}`,
     `config      ${m.configSource}`,
     `shape       ${m.imageSize}px / ${m.patchSize}px patches, ${m.channels} channel(s), dim ${m.dim}, ${m.depth} layers, ${m.heads} heads x ${m.dimHead}, ${m.numClasses} classes, pool ${m.pool}`,
     `ista        step ${m.istaStepSize}, lambda ${m.istaLambda}; resize ${m.resize}`,
@@ -26,7 +26,7 @@ export function formatAnalyze(report: AnalyzeReport, reportFile?: string): strin
   for (const r of detailed ? report.results : []) {
     if (r.error) { parts.push(`\n${r.image}\n  error: ${r.error}`); continue; }
     const lines = [`\n${r.image} (${r.width}x${r.height})`];
-    lines.push(`  top: ${r.top!.map((t) => `${t.label} ${(t.probability * 100).toFixed(1)}%`).join(', ')}`);
+    lines.push(r.top!.length ? `  top: ${r.top!.map((t) => `${t.label} ${(t.probability * 100).toFixed(1)}%`).join(', ')}` : '  top: none (no classifier head)');
     lines.push('  layer  sparsity  reconErr  istaResid  codingRate');
     for (const l of r.layers!) {
       lines.push(`  ${String(l.index).padStart(5)}  ${num(l.sparsity).padStart(8)}  ${num(l.reconstructionError).padStart(8)}  ${num(l.istaResidual).padStart(9)}  ${num(l.codingRate, 3).padStart(10)}`);
@@ -45,6 +45,7 @@ function summaryTable(report: AnalyzeReport): string {
     if (r.error) return [r.image, `error: ${r.error}`, '', ''];
     const best = r.top![0];
     const last = r.layers![r.layers!.length - 1];
+    if (!best) return [r.image, '(no classifier head)', '', num(last.sparsity, 3)];
     return [r.image, best.label, `${(100 * best.probability).toFixed(1)}%`, num(last.sparsity, 3)];
   });
   const header = ['image', 'prediction', 'conf.', 'sparsity (last layer)'];

@@ -59,6 +59,7 @@ async function inspect(args: InspectArgs): Promise<number> {
 
 async function evalCommand(args: EvalArgs): Promise<number> {
   const model = loadModel(args);
+  if (model.config.numClasses === 0) throw new Error(`eval needs a classifier: this ${model.family} model has none (analyze computes its per-layer measures)`);
   const set = readLabelledSet(args.set, labelNames(model.config));
   if (set.length === 0) throw new UsageError(`no images in ${args.set}`);
   const outOfRange = set.find((s) => s.label >= model.config.numClasses);

@@ -24,7 +24,7 @@ const TIMESTAMP_SLACK_MS = 50;
 /** A stamp no file state matches. */
 const UNSETTLED = 'unsettled';
 
-const specOf = (s: DaemonSettings): ModelSpec => ({ checkpoint: s.checkpoint, config: s.config, backend: s.backend, resize: s.resize });
+const specOf = (s: DaemonSettings): ModelSpec => ({ checkpoint: s.checkpoint, config: s.config, backend: s.backend, resize: s.resize, imageSize: s.imageSize || undefined });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ignore = () => undefined;
 

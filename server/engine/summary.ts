@@ -7,7 +7,7 @@ import { configSourceText, type LoadedModel } from './loadModel';
 export function modelSummary(model: LoadedModel, backend: Pick<Backend, 'name' | 'device'>): ModelSummary {
   const c = model.config;
   return {
-    family: c.family ?? 'crate', codeDim: codeWidth(c),
+    family: model.family, codeDim: codeWidth(c),
     imageSize: c.imageSize, patchSize: c.patchSize, channels: c.channels, dim: c.dim, depth: c.depth,
     heads: c.heads, dimHead: c.dimHead, numClasses: c.numClasses, parameters: model.parameters,
     configSource: configSourceText(model.source), configWarnings: model.source.warnings,

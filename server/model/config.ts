@@ -1,11 +1,12 @@
 // CRATE model configuration: presets, JSON config files, and inference from weight shapes.
 import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
+import { POS_EMBED_RESIZES, type PosEmbedResize } from './posEmbed';
 
 export type Pool = 'cls' | 'mean';
 export type ResizeMode = 'squash' | 'center-crop';
-/** The architecture a checkpoint belongs to: CRATE, or CRATE-alpha (overcomplete two-step ISTA, see families/alpha). */
-export type ModelFamily = 'crate' | 'crate-alpha';
+/** The architecture a checkpoint belongs to, read from its tensor names (see families/). */
+export type ModelFamily = 'crate' | 'crate-alpha' | 'crate-mae';
 
 export interface CrateConfig {
   imageSize: number;
@@ -22,6 +23,11 @@ export interface CrateConfig {
   mean: number[];
   std: number[];
   resize: ResizeMode;
+  /**
+   * How a checkpoint's position embedding is fitted when its patch grid differs from
+   * imageSize/patchSize (absent: 'bicubic-timm'); see posEmbed.ts.
+   */
+  posEmbedResize?: PosEmbedResize;
   /** Class names, one per output; absent when the config names none. */
   labels?: string[] | 'imagenet-1k';
   /** Absent means 'crate'. */
@@ -38,13 +44,21 @@ export interface ConfigSource {
 
 export class ConfigError extends Error {}
 
-interface PresetShape { dim: number; depth: number; heads: number; dimHead: number }
+interface PresetShape {
+  dim: number; depth: number; heads: number; dimHead: number;
+  /** Absent: 16 (every ImageNet-1k preset is 224/16 with 1000 classes). */
+  patchSize?: number; numClasses?: number;
+}
 
 export const PRESETS: Readonly<Record<string, PresetShape>> = {
   tiny: { dim: 384, depth: 12, heads: 6, dimHead: 64 },
   small: { dim: 576, depth: 12, heads: 12, dimHead: 48 },
   base: { dim: 768, depth: 12, heads: 12, dimHead: 64 },
   large: { dim: 1024, depth: 24, heads: 16, dimHead: 64 },
+  // The emergence paper's demo models (CRATE_base_demo): base's width with 6 heads of 128, ImageNet-21k.
+  // Recognised from the weights by their 8x8 patches; the 16x16 one has base's shapes, so only by name.
+  'demo-base-8': { dim: 768, depth: 12, heads: 6, dimHead: 128, patchSize: 8, numClasses: 21842 },
+  'demo-base-16': { dim: 768, depth: 12, heads: 6, dimHead: 128, patchSize: 16, numClasses: 21842 },
 };
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];
@@ -59,11 +73,12 @@ export function defaultStd(channels: 1 | 3): number[] { return channels === 1 ? 
 export function presetConfig(name: string): CrateConfig {
   const shape = PRESETS[name];
   if (!shape) throw new ConfigError(`unknown preset '${name}' (known: ${Object.keys(PRESETS).join(', ')})`);
-  return withDefaults({ imageSize: 224, patchSize: 16, channels: 3, numClasses: 1000, labels: 'imagenet-1k', ...shape });
+  const { patchSize = 16, numClasses = 1000, ...rest } = shape;
+  return withDefaults({ imageSize: 224, patchSize, channels: 3, numClasses, ...(numClasses === 1000 ? { labels: 'imagenet-1k' as const } : {}), ...rest });
 }
 
 const REQUIRED = ['imageSize', 'patchSize', 'channels', 'dim', 'depth', 'heads', 'dimHead', 'numClasses'] as const;
-const OPTIONAL = ['pool', 'istaStepSize', 'istaLambda', 'mean', 'std', 'resize', 'labels', 'family'] as const;
+const OPTIONAL = ['pool', 'istaStepSize', 'istaLambda', 'mean', 'std', 'resize', 'labels', 'family', 'posEmbedResize'] as const;
 
 type PartialConfig = Partial<CrateConfig> & Pick<CrateConfig, (typeof REQUIRED)[number]>;
 
@@ -100,7 +115,8 @@ export function parseConfig(raw: unknown, where: string): CrateConfig {
   if (unknownKeys.length > 0) throw new ConfigError(`${where}: unknown config key(s) ${unknownKeys.join(', ')}`);
   const missing = REQUIRED.filter((k) => obj[k] === undefined);
   if (missing.length > 0) throw new ConfigError(`${where}: missing config key(s) ${missing.join(', ')}`);
-  const ints = Object.fromEntries(REQUIRED.map((k) => [k, positiveInt(obj[k], k, where)])) as Record<(typeof REQUIRED)[number], number>;
+  // numClasses 0: an encoder without a classifier (CRATE-MAE).
+  const ints = Object.fromEntries(REQUIRED.map((k) => [k, k === 'numClasses' && obj[k] === 0 ? 0 : positiveInt(obj[k], k, where)])) as Record<(typeof REQUIRED)[number], number>;
   if (ints.channels !== 1 && ints.channels !== 3) throw new ConfigError(`${where}: 'channels' must be 1 or 3`);
   if (ints.imageSize % ints.patchSize !== 0) throw new ConfigError(`${where}: imageSize ${ints.imageSize} is not a multiple of patchSize ${ints.patchSize}`);
   const channels = ints.channels as 1 | 3;
@@ -116,6 +132,10 @@ export function parseConfig(raw: unknown, where: string): CrateConfig {
   if (obj.family !== undefined) {
     if (obj.family !== 'crate' && obj.family !== 'crate-alpha') throw new ConfigError(`${where}: 'family' must be "crate" or "crate-alpha"`);
     config.family = obj.family;
+  }
+  if (obj.posEmbedResize !== undefined) {
+    if (!POS_EMBED_RESIZES.includes(obj.posEmbedResize as PosEmbedResize)) throw new ConfigError(`${where}: 'posEmbedResize' must be one of ${POS_EMBED_RESIZES.map((m) => `"${m}"`).join(', ')}`);
+    config.posEmbedResize = obj.posEmbedResize as PosEmbedResize;
   }
   if (obj.istaStepSize !== undefined) config.istaStepSize = finiteNumber(obj.istaStepSize, 'istaStepSize', where);
   if (obj.istaLambda !== undefined) config.istaLambda = finiteNumber(obj.istaLambda, 'istaLambda', where);
@@ -195,7 +215,9 @@ export function inferConfig(facts: ShapeFacts): { config: CrateConfig; source: C
     if (p * p * c === facts.patchDim) { channels = c; patchSize = p; break; }
   }
   if (channels === undefined) throw new ConfigError(`cannot infer patch size from patch vector length ${facts.patchDim}; give a config`);
-  const preset = Object.entries(PRESETS).find(([, s]) => s.dim === facts.dim && s.heads * s.dimHead === facts.inner);
+  // Same width and qkv width; among those, the preset of the same patch size wins (8x8 patches pick the demo).
+  const sameWidth = Object.entries(PRESETS).filter(([, s]) => s.dim === facts.dim && s.heads * s.dimHead === facts.inner);
+  const preset = sameWidth.find(([, s]) => (s.patchSize ?? 16) === patchSize) ?? sameWidth.find(([, s]) => s.patchSize === undefined);
   let heads: number;
   let presetName: string;
   if (!facts.hasToOut) {

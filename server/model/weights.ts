@@ -1,6 +1,6 @@
 // Maps a CRATE state dict onto typed weights, checking every key and shape against the config.
 import type { TensorData } from '../checkpoint';
-import type { CrateConfig, ShapeFacts } from './config';
+import type { CrateConfig, ModelFamily, ShapeFacts } from './config';
 
 export interface Tensor { shape: number[]; data: Float32Array }
 
@@ -15,14 +15,15 @@ export interface LayerWeights {
   dictionary: Tensor;
 }
 
+/** The patch LayerNorms and the classifier are absent in a CRATE-MAE encoder. */
 export interface CrateWeights {
   posEmbedding: Tensor; clsToken: Tensor;
-  patchNorm1Weight: Tensor; patchNorm1Bias: Tensor;
+  patchNorm1Weight?: Tensor; patchNorm1Bias?: Tensor;
   patchLinearWeight: Tensor; patchLinearBias: Tensor;
-  patchNorm2Weight: Tensor; patchNorm2Bias: Tensor;
+  patchNorm2Weight?: Tensor; patchNorm2Bias?: Tensor;
   layers: LayerWeights[];
-  headNormWeight: Tensor; headNormBias: Tensor;
-  headWeight: Tensor; headBias: Tensor;
+  headNormWeight?: Tensor; headNormBias?: Tensor;
+  headWeight?: Tensor; headBias?: Tensor;
 }
 
 export class WeightsError extends Error {}
@@ -32,7 +33,8 @@ export function hasOutputProjection(config: CrateConfig): boolean {
 }
 
 /** The state-dict keys and shapes a CRATE of this config has. */
-export function expectedShapes(config: CrateConfig): Map<string, number[]> {
+export function expectedShapes(config: CrateConfig, family: ModelFamily = 'crate'): Map<string, number[]> {
+  const encoderOnly = family === 'crate-mae';
   const { dim, depth, heads, dimHead, numClasses, patchSize, channels, imageSize } = config;
   const inner = heads * dimHead;
   const patchDim = patchSize * patchSize * channels;
@@ -47,6 +49,7 @@ export function expectedShapes(config: CrateConfig): Map<string, number[]> {
     ['to_patch_embedding.3.weight', [dim]],
     ['to_patch_embedding.3.bias', [dim]],
   ]);
+  if (encoderOnly) for (const i of [1, 3]) for (const p of ['weight', 'bias']) shapes.delete(`to_patch_embedding.${i}.${p}`);
   for (let l = 0; l < depth; l++) {
     const p = `transformer.layers.${l}`;
     shapes.set(`${p}.0.norm.weight`, [dim]);
@@ -60,6 +63,7 @@ export function expectedShapes(config: CrateConfig): Map<string, number[]> {
     shapes.set(`${p}.1.norm.bias`, [dim]);
     shapes.set(`${p}.1.fn.weight`, [dim, dim]);
   }
+  if (encoderOnly) return shapes;
   shapes.set('mlp_head.0.weight', [dim]);
   shapes.set('mlp_head.0.bias', [dim]);
   shapes.set('mlp_head.1.weight', [numClasses, dim]);
@@ -78,8 +82,8 @@ function listShort(items: string[], max = 8): string {
 }
 
 /** Checks the state dict against the config; one error lists every missing, unexpected and mis-shaped key. */
-export function buildWeights(tensors: ReadonlyMap<string, TensorData>, config: CrateConfig): CrateWeights {
-  const expected = expectedShapes(config);
+export function buildWeights(tensors: ReadonlyMap<string, TensorData>, config: CrateConfig, family: ModelFamily = 'crate'): CrateWeights {
+  const expected = expectedShapes(config, family);
   const missing = [...expected.keys()].filter((k) => !tensors.has(k));
   const unexpected = [...tensors.keys()].filter((k) => !expected.has(k));
   const misshaped = [...expected.entries()]
@@ -93,6 +97,7 @@ export function buildWeights(tensors: ReadonlyMap<string, TensorData>, config: C
     throw new WeightsError(`checkpoint does not match the CRATE config (${config.dim} wide, ${config.depth} layers, ${config.heads}x${config.dimHead} heads): ${parts.join('; ')}`);
   }
   const t = (key: string): Tensor => { const v = tensors.get(key)!; return { shape: v.shape, data: v.data }; };
+  const optional = (key: string): Tensor | undefined => (expected.has(key) ? t(key) : undefined);
   const layers: LayerWeights[] = [];
   for (let l = 0; l < config.depth; l++) {
     const p = `transformer.layers.${l}`;
@@ -108,12 +113,12 @@ export function buildWeights(tensors: ReadonlyMap<string, TensorData>, config: C
   }
   return {
     posEmbedding: t('pos_embedding'), clsToken: t('cls_token'),
-    patchNorm1Weight: t('to_patch_embedding.1.weight'), patchNorm1Bias: t('to_patch_embedding.1.bias'),
+    patchNorm1Weight: optional('to_patch_embedding.1.weight'), patchNorm1Bias: optional('to_patch_embedding.1.bias'),
     patchLinearWeight: t('to_patch_embedding.2.weight'), patchLinearBias: t('to_patch_embedding.2.bias'),
-    patchNorm2Weight: t('to_patch_embedding.3.weight'), patchNorm2Bias: t('to_patch_embedding.3.bias'),
+    patchNorm2Weight: optional('to_patch_embedding.3.weight'), patchNorm2Bias: optional('to_patch_embedding.3.bias'),
     layers,
-    headNormWeight: t('mlp_head.0.weight'), headNormBias: t('mlp_head.0.bias'),
-    headWeight: t('mlp_head.1.weight'), headBias: t('mlp_head.1.bias'),
+    headNormWeight: optional('mlp_head.0.weight'), headNormBias: optional('mlp_head.0.bias'),
+    headWeight: optional('mlp_head.1.weight'), headBias: optional('mlp_head.1.bias'),
   };
 }
 
@@ -142,7 +147,7 @@ export function parameterCount(weights: CrateWeights): number {
   let n = 0;
   const add = (t?: Tensor) => { if (t) n += t.data.length; };
   for (const [key, value] of Object.entries(weights)) {
-    if (key !== 'layers') add(value as Tensor);
+    if (key !== 'layers') add(value as Tensor | undefined);
   }
   for (const layer of weights.layers) for (const value of Object.values(layer)) add(value as Tensor | undefined);
   return n;

@@ -19,6 +19,7 @@ export async function loadSpec(spec: ModelSpec, log: (message: string) => void):
     config: spec.config && !isPreset ? spec.config : undefined,
     preset: isPreset ? spec.config : undefined,
     resize: spec.resize === 'config' ? undefined : spec.resize,
+    imageSize: spec.imageSize || undefined,
   });
   const { backend, note } = await chooseBackend(spec.backend, model.config, model.weights);
   if (note) log(note);

@@ -4,7 +4,7 @@ import type { Raster } from '../image';
 import type { DaemonSettings, DictionaryStats, HeadFusionName, ImageResult, ModelSummary } from '../protocol';
 
 /** The settings that decide which model is loaded and how. */
-export type ModelSpec = Pick<DaemonSettings, 'checkpoint' | 'config' | 'backend' | 'resize'>;
+export type ModelSpec = Pick<DaemonSettings, 'checkpoint' | 'config' | 'backend' | 'resize' | 'imageSize'>;
 
 /** An image analysed by the worker: its result and the model's view of it (for the daemon's pictures). */
 export interface AnalysedImage { result: ImageResult; view: Raster }

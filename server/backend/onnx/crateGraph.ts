@@ -51,9 +51,11 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, opti
   const split = g.op('Reshape', [pixels, g.ints([-1, C, grid, P, grid, P])]);
   const moved = g.op('Transpose', [split], { perm: [0, 2, 4, 3, 5, 1] });
   const patchVectors = g.op('Reshape', [moved, g.ints([-1, patches, P * P * C])]);
-  let x = layerNorm(patchVectors, weights.patchNorm1Weight, weights.patchNorm1Bias);
+  // A CRATE-MAE encoder's conv stem has no LayerNorms around its linear map.
+  const maybeNorm = (t: string, w?: Tensor, b?: Tensor) => (w && b ? layerNorm(t, w, b) : t);
+  let x = maybeNorm(patchVectors, weights.patchNorm1Weight, weights.patchNorm1Bias);
   x = linear(x, weights.patchLinearWeight, weights.patchLinearBias, patches);
-  x = layerNorm(x, weights.patchNorm2Weight, weights.patchNorm2Bias);
+  x = maybeNorm(x, weights.patchNorm2Weight, weights.patchNorm2Bias);
 
   const batchDim = g.op('Slice', [g.op('Shape', [pixels]), g.ints([0]), g.ints([1])]);
   const clsShape = g.op('Concat', [batchDim, g.ints([1, dim])], { axis: 0 });
@@ -119,7 +121,11 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, opti
   const pooled = config.pool === 'mean'
     ? g.op('ReduceMean', [z], { axes: [1], keepdims: 0 })
     : g.op('Squeeze', [g.op('Gather', [z, g.ints([0])], { axis: 1 }), g.ints([1])]);
-  const logits = linear(layerNorm(pooled, weights.headNormWeight, weights.headNormBias), weights.headWeight, weights.headBias);
+  const { headNormWeight, headNormBias, headWeight, headBias } = weights;
+  // Without a classifier (CRATE-MAE) the logits are [B, 0].
+  const logits = headNormWeight && headNormBias && headWeight
+    ? linear(layerNorm(pooled, headNormWeight, headNormBias), headWeight, headBias)
+    : g.op('Slice', [pooled, g.ints([0]), g.ints([0]), g.ints([1])]);
   g.output(logits, { name: 'logits', dims: ['batch', numClasses] });
   return g.toBytes();
 }

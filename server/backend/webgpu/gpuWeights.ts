@@ -40,14 +40,18 @@ export function uploadWeights(device: GPUDevice, weights: CrateWeights, maxBindi
     dictionary: up(l.dictionary, `l${i}.dictionary`),
   }));
   const w = weights;
+  const { patchNorm1Weight, patchNorm1Bias, patchNorm2Weight, patchNorm2Bias, headNormWeight, headNormBias, headWeight, headBias } = w;
+  if (!patchNorm1Weight || !patchNorm1Bias || !patchNorm2Weight || !patchNorm2Bias || !headNormWeight || !headNormBias || !headWeight || !headBias) {
+    throw new Error('the WebGPU backend runs classifier CRATE models only (patch LayerNorms and a head): this encoder runs on the CPU backend');
+  }
   const uploaded = {
     posEmbedding: up(w.posEmbedding, 'pos_embedding'), clsToken: up(w.clsToken, 'cls_token'),
-    patchNorm1Weight: up(w.patchNorm1Weight, 'patch.norm1.weight'), patchNorm1Bias: up(w.patchNorm1Bias, 'patch.norm1.bias'),
+    patchNorm1Weight: up(patchNorm1Weight, 'patch.norm1.weight'), patchNorm1Bias: up(patchNorm1Bias, 'patch.norm1.bias'),
     patchLinearWeight: up(w.patchLinearWeight, 'patch.linear.weight'), patchLinearBias: up(w.patchLinearBias, 'patch.linear.bias'),
-    patchNorm2Weight: up(w.patchNorm2Weight, 'patch.norm2.weight'), patchNorm2Bias: up(w.patchNorm2Bias, 'patch.norm2.bias'),
+    patchNorm2Weight: up(patchNorm2Weight, 'patch.norm2.weight'), patchNorm2Bias: up(patchNorm2Bias, 'patch.norm2.bias'),
     layers,
-    headNormWeight: up(w.headNormWeight, 'head.norm.weight'), headNormBias: up(w.headNormBias, 'head.norm.bias'),
-    headWeight: up(w.headWeight, 'head.weight'), headBias: up(w.headBias, 'head.bias'),
+    headNormWeight: up(headNormWeight, 'head.norm.weight'), headNormBias: up(headNormBias, 'head.norm.bias'),
+    headWeight: up(headWeight, 'head.weight'), headBias: up(headBias, 'head.bias'),
   };
   return { ...uploaded, bytes };
 }

@@ -1,0 +1,31 @@
+// The daemon with the model variants: the imageSize setting and a CRATE-MAE encoder.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { FIXTURES } from '../golden/reference';
+import { baseSettings, Daemon } from './harness';
+
+describe('daemon with model variants', () => {
+  const workspace = mkdtempSync(join(tmpdir(), 'crate-lens-ws-'));
+  let daemon: Daemon;
+
+  before(async () => { daemon = await Daemon.start(workspace); });
+  after(async () => { await daemon.stop(); rmSync(workspace, { recursive: true, force: true }); });
+
+  it('analyses at the imageSize setting, the position embedding resized', async () => {
+    const state = await daemon.configure(baseSettings({ checkpoint: join(FIXTURES, 'variants', 'demo_heads128', 'model.pth'), imageSize: 64 }));
+    assert.equal(state.state, 'ready');
+    if (state.state !== 'ready') return;
+    assert.deepEqual([state.model.family, state.model.imageSize, state.model.heads, state.model.dimHead], ['crate', 64, 2, 128]);
+    assert.ok(state.model.configWarnings.some((w) => /4x4 to a 8x8 patch grid \(bicubic-timm\)/.test(w)));
+  });
+
+  it('reports a CRATE-MAE encoder as such, without classes', async () => {
+    const state = await daemon.configure(baseSettings({ checkpoint: join(FIXTURES, 'variants', 'mae_encoder', 'checkpoint-99.pth') }));
+    assert.equal(state.state, 'ready');
+    if (state.state !== 'ready') return;
+    assert.deepEqual([state.model.family, state.model.numClasses, state.model.istaLambda], ['crate-mae', 0, 0.5]);
+  });
+});
