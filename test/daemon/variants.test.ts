@@ -1,6 +1,6 @@
-// The daemon with the model variants: the imageSize setting and a CRATE-MAE encoder.
+// The daemon with the model variants: the imageSize setting, a CRATE-MAE encoder and a CRATE-alpha model.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -11,7 +11,21 @@ describe('daemon with model variants', () => {
   const workspace = mkdtempSync(join(tmpdir(), 'crate-lens-ws-'));
   let daemon: Daemon;
 
-  before(async () => { daemon = await Daemon.start(workspace); });
+  before(async () => {
+    daemon = await Daemon.start(workspace);
+    copyFileSync(join(FIXTURES, 'images', 'rgb_32.png'), join(workspace, 'cat.png'));
+  });
+
+  /** A hover on an image with both pictures and the per-layer strip. */
+  async function hoverPictures(): Promise<string> {
+    const uri = await daemon.open(join(workspace, 'notes.md'), 'See ![a cat](cat.png) here.\n');
+    const hover = await daemon.hover(uri, 0, 16);
+    assert.ok(hover, 'a hover');
+    const md = hover!.contents.value;
+    assert.equal((md.match(/<img src="data:image\/png;base64,/g) ?? []).length, 2, md.slice(0, 300));
+    assert.match(md, /`sparsity` [▁▂▃▄▅▆▇█]+ /);
+    return md;
+  }
   after(async () => { await daemon.stop(); rmSync(workspace, { recursive: true, force: true }); });
 
   it('analyses at the imageSize setting, the position embedding resized', async () => {
@@ -27,5 +41,14 @@ describe('daemon with model variants', () => {
     assert.equal(state.state, 'ready');
     if (state.state !== 'ready') return;
     assert.deepEqual([state.model.family, state.model.numClasses, state.model.istaLambda], ['crate-mae', 0, 0.5]);
+    await hoverPictures();
+  });
+
+  it('hovers with a CRATE-alpha model (checkpoint file without extension)', async () => {
+    const state = await daemon.configure(baseSettings({ checkpoint: join(FIXTURES, 'golden-alpha', 'alpha_noext', 'crate_alpha_tiny') }));
+    assert.equal(state.state, 'ready');
+    if (state.state !== 'ready') return;
+    assert.deepEqual([state.model.family, state.model.codeDim], ['crate-alpha', 4 * state.model.dim]);
+    await hoverPictures();
   });
 });
