@@ -7,7 +7,21 @@ import { LAYER_OUTPUTS, layerOutputName } from './onnx/crateGraph';
 import { buildModelGraph } from './onnx/modelGraph';
 import type { Backend, ForwardCapture, ForwardOptions, LayerCapture } from './types';
 
-export interface CpuBackendOptions { threads?: number }
+export interface CpuBackendOptions {
+  threads?: number;
+  /**
+   * Whether forward passes may ask for the ISTA inputs whole (a second session, built on first use
+   * from the weights). Without, the backend keeps no reference to the weights, so the checkpoint's
+   * memory can be freed once the session holds its own copy.
+   */
+  activations?: boolean;
+}
+
+/** Builds the session exporting the ISTA inputs on first use; holds the weights until then. */
+function lazyActivationSession(config: CrateConfig, weights: ModelWeights, threads: number): () => Promise<ort.InferenceSession> {
+  let session: Promise<ort.InferenceSession> | undefined;
+  return () => (session ??= ort.InferenceSession.create(buildModelGraph(config, weights, { activations: true }), sessionOptions(threads)));
+}
 
 function sessionOptions(threads: number): ort.InferenceSession.SessionOptions {
   return {
@@ -32,10 +46,10 @@ export async function createBareCpuSession(config: CrateConfig, weights: ModelWe
 
 export async function createCpuBackend(config: CrateConfig, weights: ModelWeights, options: CpuBackendOptions = {}): Promise<Backend> {
   const threads = options.threads ?? Math.max(1, cpus().length);
-  const session = await ort.InferenceSession.create(buildModelGraph(config, weights), sessionOptions(threads));
   // A second session exporting the ISTA inputs whole is built only when a caller asks for them.
+  const activationSession = options.activations === false ? undefined : lazyActivationSession(config, weights, threads);
   let withActivations: Promise<ort.InferenceSession> | undefined;
-  const activationSession = () => (withActivations ??= ort.InferenceSession.create(buildModelGraph(config, weights, { activations: true }), sessionOptions(threads)));
+  const session = await ort.InferenceSession.create(buildModelGraph(config, weights), sessionOptions(threads));
   const { imageSize, channels } = config;
   return {
     name: 'cpu',
@@ -43,7 +57,9 @@ export async function createCpuBackend(config: CrateConfig, weights: ModelWeight
     async forward(input: Float32Array, batch: number, forwardOptions: ForwardOptions = {}): Promise<ForwardCapture> {
       const expected = batch * channels * imageSize * imageSize;
       if (input.length !== expected) throw new Error(`input has ${input.length} values, expected ${expected}`);
-      const runner = forwardOptions.activations ? await activationSession() : session;
+      if (forwardOptions.activations && !activationSession) throw new Error('this CPU backend was created without activation captures');
+      if (forwardOptions.activations) withActivations = activationSession!();
+      const runner = forwardOptions.activations ? await withActivations! : session;
       const extremes = !!forwardOptions.headExtremes;
       const result = await runner.run({
         pixels: new ort.Tensor('float32', input, [batch, channels, imageSize, imageSize]),

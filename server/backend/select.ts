@@ -9,17 +9,20 @@ export type BackendSetting = 'cpu' | 'auto' | 'webgpu';
 
 export interface BackendChoice { backend: Backend; note?: string }
 
+/** Passed on to the CPU backend (see CpuBackendOptions). */
+export interface ChoiceOptions { activations?: boolean }
+
 export async function createBackend(setting: BackendSetting, config: CrateConfig, weights: ModelWeights): Promise<Backend> {
   return (await chooseBackend(setting, config, weights)).backend;
 }
 
 /** Like createBackend, with a note when `auto` fell back to the CPU and why. */
-export async function chooseBackend(setting: BackendSetting, config: CrateConfig, weights: ModelWeights): Promise<BackendChoice> {
-  if (setting === 'cpu') return { backend: await createCpuBackend(config, weights) };
+export async function chooseBackend(setting: BackendSetting, config: CrateConfig, weights: ModelWeights, cpu: ChoiceOptions = {}): Promise<BackendChoice> {
+  if (setting === 'cpu') return { backend: await createCpuBackend(config, weights, cpu) };
   // The WGSL program has the classifier CRATE's patch LayerNorms and head built in; encoders without them run on the CPU.
   if (!('family' in weights) && (!weights.patchNorm1Weight || !weights.headWeight)) {
     if (setting === 'webgpu') throw new Error('the WebGPU backend runs CRATE classifiers only; this encoder (no patch LayerNorms, no classifier head) needs --backend cpu or auto');
-    return { backend: await createCpuBackend(config, weights), note: 'backend auto: the WebGPU backend runs CRATE classifiers only, using the CPU for this encoder' };
+    return { backend: await createCpuBackend(config, weights, cpu), note: 'backend auto: the WebGPU backend runs CRATE classifiers only, using the CPU for this encoder' };
   }
   // Loaded lazily: a machine whose Dawn addon cannot load still runs on the CPU.
   const webgpu = await import('./webgpu');
@@ -34,5 +37,5 @@ export async function chooseBackend(setting: BackendSetting, config: CrateConfig
   } catch (e) {
     reason = `WebGPU failed: ${(e as Error).message}`;
   }
-  return { backend: await createCpuBackend(config, weights), note: `backend auto: ${reason}, using the CPU` };
+  return { backend: await createCpuBackend(config, weights, cpu), note: `backend auto: ${reason}, using the CPU` };
 }

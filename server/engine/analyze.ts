@@ -13,6 +13,9 @@ import { upscaleNearest } from '../report/upscale';
 import type { CrateConfig } from '../model/config';
 import type { LoadedModel } from './loadModel';
 
+/** What an analysis reads of a loaded model: its config (the weights are in the backend). */
+export type ModelForAnalysis = Pick<LoadedModel, 'config'>;
+
 export interface HeatmapOptions {
   /** Folder the PNGs go to. */
   dir: string;
@@ -69,7 +72,7 @@ export function heatmapGrid(layer: LayerResult, head: number | 'mean'): number[]
 }
 
 /** One forward pass over already prepared images, and every measure of each. */
-export async function analyzePrepared(model: LoadedModel, backend: Backend, prepared: PreparedImage[], options: AnalyzeOptions = {}): Promise<ImageResult[]> {
+export async function analyzePrepared(model: ModelForAnalysis, backend: Backend, prepared: PreparedImage[], options: AnalyzeOptions = {}): Promise<ImageResult[]> {
   if (prepared.length === 0) return [];
   const measure = { ...DEFAULT_MEASURE_OPTIONS, ...options };
   const { config } = model;
@@ -92,7 +95,7 @@ export async function analyzePrepared(model: LoadedModel, backend: Backend, prep
   });
 }
 
-export async function analyzeImages(model: LoadedModel, backend: Backend, paths: string[], options: AnalyzeOptions = {}): Promise<ImageResult[]> {
+export async function analyzeImages(model: ModelForAnalysis, backend: Backend, paths: string[], options: AnalyzeOptions = {}): Promise<ImageResult[]> {
   const batchSize = Math.max(1, options.batchSize ?? 8);
   const grid = model.config.imageSize / model.config.patchSize;
   const results: ImageResult[] = [];

@@ -3,14 +3,23 @@ import * as ort from 'onnxruntime-node';
 import { GraphBuilder } from '../backend/onnx/graph';
 import { orthogonalityGap, singularRange } from '../analysis/dictionary';
 import type { DictionaryStats } from '../protocol';
-import type { LoadedModel } from './loadModel';
+import type { CrateConfig } from '../model/config';
+import type { Tensor } from '../model/weights';
+
+/** What the statistics read: the config and each layer's dictionary (a LoadedModel, or a copy of its dictionaries). */
+export interface DictionarySource { config: CrateConfig; weights: { layers: readonly { dictionary: Tensor }[] } }
+
+/** Copies of the dictionaries, so that the checkpoint they were read from can be freed. */
+export function copyDictionaries(model: DictionarySource): DictionarySource {
+  return { config: model.config, weights: { layers: model.weights.layers.map((l) => ({ dictionary: { shape: [...l.dictionary.shape], data: l.dictionary.data.slice() } })) } };
+}
 
 /**
  * D^T D for every layer's square CRATE dictionary, D D^T for CRATE-alpha's overcomplete [dim, 4 dim] one
  * (its nonzero eigenvalues are the same squared singular values, in a dim x dim matrix), through one
  * small onnxruntime graph (a JS triple loop is too slow at width 1024).
  */
-async function dictionaryGrams(model: LoadedModel): Promise<Float32Array[]> {
+async function dictionaryGrams(model: DictionarySource): Promise<Float32Array[]> {
   const g = new GraphBuilder();
   const dim = model.config.dim;
   const cols = model.weights.layers[0]?.dictionary.shape[1] ?? dim;
@@ -30,7 +39,7 @@ async function dictionaryGrams(model: LoadedModel): Promise<Float32Array[]> {
   }
 }
 
-export async function dictionaryStats(model: LoadedModel): Promise<DictionaryStats[]> {
+export async function dictionaryStats(model: DictionarySource): Promise<DictionaryStats[]> {
   const dim = model.config.dim;
   return (await dictionaryGrams(model)).map((gram, layer) => {
     const { min, max } = singularRange(gram, dim);

@@ -1,8 +1,7 @@
 // Hovers that arrive while a forward pass runs wait for it together, then go through the model as
 // one batch: with many images in flight the matrix products work on more rows per call.
 import type { Backend } from '../backend/types';
-import { analyzePrepared, CancelledError, type PreparedImage } from '../engine/analyze';
-import type { LoadedModel } from '../engine/loadModel';
+import { analyzePrepared, CancelledError, type ModelForAnalysis, type PreparedImage } from '../engine/analyze';
 import type { ImageResult } from '../protocol';
 import type { ForwardQueue } from './queue';
 
@@ -18,7 +17,7 @@ export class ImageBatcher {
   private flushQueued = false;
 
   constructor(
-    private readonly model: LoadedModel,
+    private readonly model: ModelForAnalysis,
     private readonly backend: Backend,
     private readonly queue: ForwardQueue,
     private readonly maxBatch = 8,

@@ -21,7 +21,8 @@ export async function loadSpec(spec: ModelSpec, log: (message: string) => void):
     resize: spec.resize === 'config' ? undefined : spec.resize,
     imageSize: spec.imageSize || undefined,
   });
-  const { backend, note } = await chooseBackend(spec.backend, model.config, model.weights);
+  // The worker never asks for whole activations: the CPU backend then keeps no reference to the weights.
+  const { backend, note } = await chooseBackend(spec.backend, model.config, model.weights, { activations: false });
   if (note) log(note);
   const id = hashFile(model.checkpointPath, createHash('sha1')).update(JSON.stringify(model.config)).digest('hex');
   const summary = modelSummary(model, backend);

@@ -60,6 +60,9 @@ async function run(call: WorkerCall, signal: AbortSignal): Promise<WorkerToDaemo
       const loaded = await loadSpec(call.params.model, log);
       retire();
       slot = { generation: call.generation, backend: loaded.backend, ops: modelOperations(loaded.model, loaded.backend, queue), busy: 0, retired: false };
+      // The checkpoint's buffer and the model bytes are garbage once this returns: collect them before
+      // the first forward pass, so the session's working memory does not stack on top of them.
+      setImmediate(() => (globalThis as { gc?: () => void }).gc?.());
       return { type: 'result', id, method: 'load', result: loaded.info };
     }
     case 'analyseImage':

@@ -1,8 +1,8 @@
 // The daemon's requests run against one loaded model and its backend: the inference worker serves
 // them over IPC, and tests call them in-process.
 import type { Backend } from '../backend/types';
-import { analyzeImages, CancelledError, type PreparedImage } from '../engine/analyze';
-import { dictionaryStats } from '../engine/inspect';
+import { analyzeImages, CancelledError, type ModelForAnalysis, type PreparedImage } from '../engine/analyze';
+import { copyDictionaries, dictionaryStats } from '../engine/inspect';
 import type { LoadedModel } from '../engine/loadModel';
 import { decodeImage, modelView, toInputTensor } from '../image';
 import type { Inference } from './protocol';
@@ -10,7 +10,7 @@ import { ForwardQueue } from './queue';
 import { ImageBatcher } from './batcher';
 import { layerRollouts } from './rollouts';
 
-function prepare(model: LoadedModel, path: string, bytes: Uint8Array): PreparedImage {
+function prepare(model: ModelForAnalysis, path: string, bytes: Uint8Array): PreparedImage {
   const image = decodeImage(bytes);
   const view = modelView(image, model.config);
   return { path, view, input: toInputTensor(view, model.config), width: image.width, height: image.height };
@@ -28,7 +28,11 @@ function queued(backend: Backend, queue: ForwardQueue, signal: AbortSignal | und
   });
 }
 
-export function modelOperations(model: LoadedModel, backend: Backend, queue = new ForwardQueue()): Inference {
+export function modelOperations(loaded: LoadedModel, backend: Backend, queue = new ForwardQueue()): Inference {
+  // Only the config and copies of the dictionaries (for Inspect) are kept, not the loaded weights: the
+  // backend holds its own copy, so the checkpoint's buffer can be freed.
+  const dictionaries = copyDictionaries(loaded);
+  const model = { config: loaded.config };
   const batcher = new ImageBatcher(model, backend, queue);
   return {
     async analyseImage(path, bytes, signal) {
@@ -47,7 +51,7 @@ export function modelOperations(model: LoadedModel, backend: Backend, queue = ne
     },
     async dictionaryStats(signal) {
       if (signal?.aborted) throw new CancelledError();
-      return dictionaryStats(model);
+      return dictionaryStats(dictionaries);
     },
   };
 }
