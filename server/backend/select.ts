@@ -19,11 +19,6 @@ export async function createBackend(setting: BackendSetting, config: CrateConfig
 /** Like createBackend, with a note when `auto` fell back to the CPU and why. */
 export async function chooseBackend(setting: BackendSetting, config: CrateConfig, weights: ModelWeights, cpu: ChoiceOptions = {}): Promise<BackendChoice> {
   if (setting === 'cpu') return { backend: await createCpuBackend(config, weights, cpu) };
-  // The WGSL program has the classifier CRATE's patch LayerNorms and head built in; encoders without them run on the CPU.
-  if (!('family' in weights) && (!weights.patchNorm1Weight || !weights.headWeight)) {
-    if (setting === 'webgpu') throw new Error('the WebGPU backend runs CRATE classifiers only; this encoder (no patch LayerNorms, no classifier head) needs --backend cpu or auto');
-    return { backend: await createCpuBackend(config, weights, cpu), note: 'backend auto: the WebGPU backend runs CRATE classifiers only, using the CPU for this encoder' };
-  }
   // Loaded lazily: a machine whose Dawn addon cannot load still runs on the CPU.
   const webgpu = await import('./webgpu');
   // The Vulkan loader complains on every start without a runtime folder.

@@ -65,6 +65,10 @@ export class GpuModel {
     this.weights = isAlphaWeights(weights)
       ? uploadAlphaWeights(device, weights, dl.maxStorageBufferBindingSize)
       : uploadWeights(device, weights, dl.maxStorageBufferBindingSize);
+    // The program dispatches the head when the weights have one; the logits must then have a width, and only then.
+    if (!('family' in this.weights) && !this.weights.head !== (this.shapes.classes === 0)) {
+      throw new Error(`numClasses ${this.shapes.classes} does not match the weights (${this.weights.head ? 'a' : 'no'} classifier head)`);
+    }
   }
 
   get weightBytes(): number { return this.weights.bytes; }

@@ -1,5 +1,6 @@
 // Uploads a model's weights once per device, one storage buffer per tensor, in torch's layouts
 // (the matmul kernel reads W [out, in] and D [dim, dim] through strides, so nothing is transposed).
+// A CRATE-MAE encoder has neither patch LayerNorms nor a classifier head; both are then absent here.
 import type { CrateWeights, Tensor } from '../../model/weights';
 import { BufferUsage } from './dawn';
 
@@ -9,14 +10,16 @@ export interface GpuLayerWeights {
   norm2Weight: GPUBuffer; norm2Bias: GPUBuffer; dictionary: GPUBuffer;
 }
 
+export interface GpuNorm { weight: GPUBuffer; bias: GPUBuffer }
+
 export interface GpuWeights {
   posEmbedding: GPUBuffer; clsToken: GPUBuffer;
-  patchNorm1Weight: GPUBuffer; patchNorm1Bias: GPUBuffer;
+  /** The LayerNorms before and after the patch Linear; both present or both absent. */
+  patchNorm1?: GpuNorm; patchNorm2?: GpuNorm;
   patchLinearWeight: GPUBuffer; patchLinearBias: GPUBuffer;
-  patchNorm2Weight: GPUBuffer; patchNorm2Bias: GPUBuffer;
   layers: GpuLayerWeights[];
-  headNormWeight: GPUBuffer; headNormBias: GPUBuffer;
-  headWeight: GPUBuffer; headBias: GPUBuffer;
+  /** LayerNorm + Linear over the pooled token; absent for an encoder (numClasses 0). */
+  head?: { norm: GpuNorm; weight: GPUBuffer; bias: GPUBuffer };
   bytes: number;
 }
 
@@ -40,18 +43,25 @@ export function uploadWeights(device: GPUDevice, weights: CrateWeights, maxBindi
     dictionary: up(l.dictionary, `l${i}.dictionary`),
   }));
   const w = weights;
-  const { patchNorm1Weight, patchNorm1Bias, patchNorm2Weight, patchNorm2Bias, headNormWeight, headNormBias, headWeight, headBias } = w;
-  if (!patchNorm1Weight || !patchNorm1Bias || !patchNorm2Weight || !patchNorm2Bias || !headNormWeight || !headNormBias || !headWeight || !headBias) {
-    throw new Error('the WebGPU backend runs classifier CRATE models only (patch LayerNorms and a head): this encoder runs on the CPU backend');
-  }
+  // Half a LayerNorm or half a head would be a loader bug: refused rather than run without it.
+  const norm = (weight: Tensor | undefined, bias: Tensor | undefined, label: string): GpuNorm | undefined => {
+    if (!weight && !bias) return undefined;
+    if (!weight || !bias) throw new Error(`${label} has a ${weight ? 'weight' : 'bias'} but no ${weight ? 'bias' : 'weight'}`);
+    return { weight: up(weight, `${label}.weight`), bias: up(bias, `${label}.bias`) };
+  };
+  const patchNorm1 = norm(w.patchNorm1Weight, w.patchNorm1Bias, 'patch.norm1');
+  const patchNorm2 = norm(w.patchNorm2Weight, w.patchNorm2Bias, 'patch.norm2');
+  if (!patchNorm1 !== !patchNorm2) throw new Error('the patch embedding has one LayerNorm of two');
+  const headNorm = norm(w.headNormWeight, w.headNormBias, 'head.norm');
+  if (!headNorm !== !w.headWeight || !w.headWeight !== !w.headBias) throw new Error('the classifier head is incomplete (LayerNorm, weight and bias go together)');
   const uploaded = {
     posEmbedding: up(w.posEmbedding, 'pos_embedding'), clsToken: up(w.clsToken, 'cls_token'),
-    patchNorm1Weight: up(patchNorm1Weight, 'patch.norm1.weight'), patchNorm1Bias: up(patchNorm1Bias, 'patch.norm1.bias'),
+    patchNorm1, patchNorm2,
     patchLinearWeight: up(w.patchLinearWeight, 'patch.linear.weight'), patchLinearBias: up(w.patchLinearBias, 'patch.linear.bias'),
-    patchNorm2Weight: up(patchNorm2Weight, 'patch.norm2.weight'), patchNorm2Bias: up(patchNorm2Bias, 'patch.norm2.bias'),
     layers,
-    headNormWeight: up(headNormWeight, 'head.norm.weight'), headNormBias: up(headNormBias, 'head.norm.bias'),
-    headWeight: up(headWeight, 'head.weight'), headBias: up(headBias, 'head.bias'),
+    head: headNorm && w.headWeight && w.headBias
+      ? { norm: headNorm, weight: up(w.headWeight, 'head.weight'), bias: up(w.headBias, 'head.bias') }
+      : undefined,
   };
   return { ...uploaded, bytes };
 }

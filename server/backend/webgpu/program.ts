@@ -28,13 +28,22 @@ export function recordProgram(
   const readback = (source: GPUBuffer, name: string, perImage: number): Readback<Target> =>
     ({ source, bytes: images * perImage * 4, target: { name, perImage } });
 
-  // Embedding: patchify, LayerNorm, Linear, LayerNorm, then CLS + position embedding.
+  // Embedding: patchify, LayerNorm, Linear, LayerNorm, then CLS + position embedding. A CRATE-MAE
+  // encoder's stem is the Linear alone (its conv reordered at load), reading the patch vectors directly.
   const patchRows = images * s.patches;
   k.patchify(rec, buf.pixels, buf.patches, images, s);
-  k.layerNorm(rec, buf.patches, w.patchNorm1Weight, w.patchNorm1Bias, buf.patchesLn, patchRows, s.patchDim);
-  k.linear(rec, buf.patchesLn, w.patchLinearWeight, w.patchLinearBias, buf.embed, patchRows, s.patchDim, dim);
-  k.layerNorm(rec, buf.embed, w.patchNorm2Weight, w.patchNorm2Bias, buf.embedLn, patchRows, dim);
-  k.assemble(rec, buf.embedLn, w.clsToken, w.posEmbedding, buf.zA, images, T, dim);
+  let stemIn = buf.patches;
+  if (w.patchNorm1) {
+    k.layerNorm(rec, buf.patches, w.patchNorm1.weight, w.patchNorm1.bias, buf.patchesLn, patchRows, s.patchDim);
+    stemIn = buf.patchesLn;
+  }
+  k.linear(rec, stemIn, w.patchLinearWeight, w.patchLinearBias, buf.embed, patchRows, s.patchDim, dim);
+  let stemOut = buf.embed;
+  if (w.patchNorm2) {
+    k.layerNorm(rec, buf.embed, w.patchNorm2.weight, w.patchNorm2.bias, buf.embedLn, patchRows, dim);
+    stemOut = buf.embedLn;
+  }
+  k.assemble(rec, stemOut, w.clsToken, w.posEmbedding, buf.zA, images, T, dim);
   rec.endStage([]);
 
   const perImage = captureFloats(s);
@@ -69,12 +78,17 @@ export function recordProgram(
     rec.endStage(CAPTURE_KEYS.map((key) => readback(sources[key], captureName(l, key), perImage[key])));
   });
 
-  // Head: pool, LayerNorm, Linear.
-  const last = s.depth % 2 === 0 ? buf.zA : buf.zB;
-  k.pool(rec, last, buf.pooled, images, T, dim, config.pool === 'mean');
-  k.layerNorm(rec, buf.pooled, w.headNormWeight, w.headNormBias, buf.pooledLn, images, dim);
-  k.linear(rec, buf.pooledLn, w.headWeight, w.headBias, buf.logits, images, dim, s.classes);
-  rec.endStage([readback(buf.logits, 'logits', s.classes), readback(buf.qkv, 'lastQkv', T * inner)]);
+  // Head: pool, LayerNorm, Linear. Without a classifier (numClasses 0) nothing is pooled and the
+  // logits are empty, as the CPU graph returns them.
+  const finals = [readback(buf.qkv, 'lastQkv', T * inner)];
+  if (w.head) {
+    const last = s.depth % 2 === 0 ? buf.zA : buf.zB;
+    k.pool(rec, last, buf.pooled, images, T, dim, config.pool === 'mean');
+    k.layerNorm(rec, buf.pooled, w.head.norm.weight, w.head.norm.bias, buf.pooledLn, images, dim);
+    k.linear(rec, buf.pooledLn, w.head.weight, w.head.bias, buf.logits, images, dim, s.classes);
+    finals.unshift(readback(buf.logits, 'logits', s.classes));
+  }
+  rec.endStage(finals);
 
   const { stages, uniforms } = rec.finish(limits.uniformAlign);
   return { images, stages, uniforms };
