@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import * as vscode from 'vscode';
 import type { DaemonSettings } from '../server/protocol';
 
-const PRESETS = ['tiny', 'small', 'base', 'large', 'demo-base-8', 'demo-base-16'];
+const PRESETS = ['tiny', 'small', 'base', 'large', 'demo-base-8', 'demo-base-16', 'mae-base'];
 /** CRATE-alpha presets: alpha-B/16, alpha-L/14, ... */
 const ALPHA_PRESET = /^alpha-[BLH]\/(32|16|14|8)$/;
 

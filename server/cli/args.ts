@@ -17,7 +17,7 @@ export const USAGE = `usage:
 Without a checkpoint, the embedded default model (a CRATE trained on Fashion-MNIST) is used.
 The family (CRATE, CRATE-alpha or CRATE-MAE) is read from the checkpoint's keys. Presets: tiny, small, base, large
 (CRATE); alpha-B/P, alpha-L/P, alpha-H/P with P = 32, 16, 14 or 8 (CRATE-alpha);
-demo-base-8, demo-base-16 (the emergence paper's demo models, 6 heads of 128).
+demo-base-8, demo-base-16 (the emergence paper's demo models, 6 heads of 128); mae-base (CRATE-MAE).
 
 --image-size analyses at another size than the model was trained at: the position embedding's patch
 grid is resized (timm's bicubic resample unless the config's posEmbedResize says otherwise).`;

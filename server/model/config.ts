@@ -59,6 +59,9 @@ export const PRESETS: Readonly<Record<string, PresetShape>> = {
   // Recognised from the weights by their 8x8 patches; the 16x16 one has base's shapes, so only by name.
   'demo-base-8': { dim: 768, depth: 12, heads: 6, dimHead: 128, patchSize: 8, numClasses: 21842 },
   'demo-base-16': { dim: 768, depth: 12, heads: 6, dimHead: 128, patchSize: 16, numClasses: 21842 },
+  // CRATE-MAE's base encoder (crate_ae's mae_crate_base): base's shapes, no classifier. Listed after
+  // `base`, so shape inference keeps naming `base` for the same widths.
+  'mae-base': { dim: 768, depth: 12, heads: 12, dimHead: 64, numClasses: 0 },
 };
 
 export const IMAGENET_MEAN = [0.485, 0.456, 0.406];

@@ -30,4 +30,11 @@ describe('emergence-demo presets', () => {
     const { config, source } = inferConfig({ ...demoFacts, patchDim: 14 * 14 * 3, tokens: 257 });
     assert.deepEqual([config.patchSize, config.heads, source.detail], [14, 12, 'base']);
   });
+
+  it('has a CRATE-MAE base preset without classes that shape inference never picks over base', () => {
+    const c = presetConfig('mae-base');
+    assert.deepEqual([c.dim, c.depth, c.heads, c.dimHead, c.numClasses, c.labels], [768, 12, 12, 64, 0, undefined]);
+    const { source } = inferConfig({ ...demoFacts, patchDim: 16 * 16 * 3, tokens: 197, numClasses: 0 });
+    assert.equal(source.detail, 'base');
+  });
 });
