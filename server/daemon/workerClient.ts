@@ -40,8 +40,7 @@ export class WorkerClient {
       // The daemon's stdout may be its LSP channel: the worker's output goes to the log instead.
       stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
       // A debugged daemon's --inspect port must not be taken twice.
-      // --expose-gc: the worker collects the checkpoint's buffer right after a load (worker/main.ts).
-      execArgv: [...process.execArgv.filter((a) => !a.startsWith('--inspect')), '--expose-gc'],
+      execArgv: process.execArgv.filter((a) => !a.startsWith('--inspect')),
     });
     this.forwardLines(this.child.stdout);
     this.forwardLines(this.child.stderr);
