@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import * as ort from 'onnxruntime-node';
 import type { CrateConfig } from '../model/config';
 import type { ModelWeights } from '../model/families/alpha';
-import { LAYER_OUTPUTS, layerOutputName } from './onnx/crateGraph';
+import { LAYER_OUTPUTS, layerOutputName } from './onnx/graphParts';
 import { buildModelGraph } from './onnx/modelGraph';
 import type { Backend, ForwardCapture, ForwardOptions, LayerCapture } from './types';
 
