@@ -1,8 +1,8 @@
 // Uploads a CRATE-alpha model's weights, one storage buffer per tensor. The Conv2d stem is stored as a
 // Linear over patch vectors in the patchify kernel's (p1, p2, c) order, so it runs as patchify + matmul.
 import type { AlphaWeights } from '../../model/families/alpha';
-import type { Tensor } from '../../model/weights';
-import { BufferUsage } from './dawn';
+import { convToPatchLinear } from '../../model/patchConv';
+import { weightUploader } from './gpuWeights';
 
 export interface GpuAlphaLayerWeights {
   norm1Weight: GPUBuffer; norm1Bias: GPUBuffer; qkv: GPUBuffer; toOutWeight?: GPUBuffer;
@@ -22,30 +22,8 @@ export interface GpuAlphaWeights {
   bytes: number;
 }
 
-/** Conv2d weight [out, c, p1, p2] -> [out, (p1 * P + p2) * C + c]. */
-export function stemAsLinear(w: Tensor): Tensor {
-  const [out, channels, P] = w.shape;
-  const data = new Float32Array(w.data.length);
-  const per = channels * P * P;
-  for (let o = 0; o < out; o++) {
-    for (let c = 0; c < channels; c++) {
-      for (let i = 0; i < P * P; i++) data[o * per + i * channels + c] = w.data[o * per + c * P * P + i];
-    }
-  }
-  return { shape: [out, per], data };
-}
-
 export function uploadAlphaWeights(device: GPUDevice, weights: AlphaWeights, maxBinding: number): GpuAlphaWeights {
-  let bytes = 0;
-  const up = (t: Tensor, label: string): GPUBuffer => {
-    const size = Math.max(16, t.data.byteLength);
-    if (size > maxBinding) throw new Error(`weight ${label} (${t.data.byteLength} bytes) exceeds the device's maxStorageBufferBindingSize ${maxBinding}`);
-    const buffer = device.createBuffer({ size, usage: BufferUsage.STORAGE, mappedAtCreation: true, label });
-    new Float32Array(buffer.getMappedRange()).set(t.data);
-    buffer.unmap();
-    bytes += size;
-    return buffer;
-  };
+  const { up, bytes } = weightUploader(device, maxBinding);
   const w = weights;
   const layers = w.layers.map((l, i) => ({
     norm1Weight: up(l.norm1Weight, `l${i}.norm1.weight`), norm1Bias: up(l.norm1Bias, `l${i}.norm1.bias`),
@@ -56,10 +34,10 @@ export function uploadAlphaWeights(device: GPUDevice, weights: AlphaWeights, max
   const uploaded = {
     family: 'crate-alpha' as const,
     posEmbedding: up(w.posEmbedding, 'pos_embedding'), clsToken: up(w.clsToken, 'cls_token'),
-    stemWeight: up(stemAsLinear(w.stemWeight), 'conv1.weight'), stemBias: up(w.stemBias, 'conv1.bias'),
+    stemWeight: up(convToPatchLinear(w.stemWeight), 'conv1.weight'), stemBias: up(w.stemBias, 'conv1.bias'),
     layers,
     headNormWeight: up(w.headNormWeight, 'head.norm.weight'), headNormBias: up(w.headNormBias, 'head.norm.bias'),
     headWeight: up(w.headWeight, 'head.weight'), headBias: up(w.headBias, 'head.bias'),
   };
-  return { ...uploaded, bytes };
+  return { ...uploaded, bytes: bytes() };
 }

@@ -23,7 +23,8 @@ export interface GpuWeights {
   bytes: number;
 }
 
-export function uploadWeights(device: GPUDevice, weights: CrateWeights, maxBinding: number): GpuWeights {
+/** Uploads tensors one storage buffer each, within the device's binding limit, and counts their bytes. */
+export function weightUploader(device: GPUDevice, maxBinding: number): { up: (t: Tensor, label: string) => GPUBuffer; bytes: () => number } {
   let bytes = 0;
   const up = (t: Tensor, label: string): GPUBuffer => {
     const size = Math.max(16, t.data.byteLength);
@@ -34,6 +35,11 @@ export function uploadWeights(device: GPUDevice, weights: CrateWeights, maxBindi
     bytes += size;
     return buffer;
   };
+  return { up, bytes: () => bytes };
+}
+
+export function uploadWeights(device: GPUDevice, weights: CrateWeights, maxBinding: number): GpuWeights {
+  const { up, bytes } = weightUploader(device, maxBinding);
   const layers = weights.layers.map((l, i) => ({
     norm1Weight: up(l.norm1Weight, `l${i}.norm1.weight`), norm1Bias: up(l.norm1Bias, `l${i}.norm1.bias`),
     qkv: up(l.qkv, `l${i}.qkv`),
@@ -63,5 +69,5 @@ export function uploadWeights(device: GPUDevice, weights: CrateWeights, maxBindi
       ? { norm: headNorm, weight: up(w.headWeight, 'head.weight'), bias: up(w.headBias, 'head.bias') }
       : undefined,
   };
-  return { ...uploaded, bytes };
+  return { ...uploaded, bytes: bytes() };
 }

@@ -4,6 +4,7 @@
 // step) and a final norm that no measure reads. The decoder's tensors are ignored.
 import type { TensorData } from '../../checkpoint';
 import type { ShapeFacts } from '../config';
+import { convToPatchLinear } from '../patchConv';
 
 export class CrateMaeError extends Error {}
 
@@ -20,25 +21,11 @@ function layerCount(tensors: ReadonlyMap<string, TensorData>): number {
   return depth;
 }
 
-/**
- * A conv weight [dim, c, p, p] is a Linear over patch vectors ordered (c, p1, p2); CRATE Lens's
- * patchify orders them (p1, p2, c) with the channel fastest, so the columns are permuted once here.
- */
-export function convToPatchLinear(weight: TensorData): TensorData {
-  const [dim, c, p, q] = weight.shape;
+/** The conv patch weight as a Linear over CRATE's (p1, p2, c) patch vectors, after checking its shape. */
+function patchLinear(weight: TensorData): TensorData {
+  const [, , p, q] = weight.shape;
   if (weight.shape.length !== 4 || p !== q) throw new CrateMaeError(`patch_embed.proj.weight has shape [${weight.shape.join(', ')}], expected [dim, channels, P, P]`);
-  const out = new Float32Array(dim * p * p * c);
-  const src = weight.data;
-  for (let o = 0; o < dim; o++) {
-    for (let ch = 0; ch < c; ch++) {
-      for (let y = 0; y < p; y++) {
-        for (let x = 0; x < p; x++) {
-          out[o * p * p * c + (y * p + x) * c + ch] = src[((o * c + ch) * p + y) * p + x];
-        }
-      }
-    }
-  }
-  return { dtype: weight.dtype, shape: [dim, p * p * c], data: out };
+  return { dtype: weight.dtype, ...convToPatchLinear(weight) };
 }
 
 function sameValues(a: TensorData, b: TensorData): boolean {
@@ -66,7 +53,7 @@ export function crateMaeEncoder(tensors: ReadonlyMap<string, TensorData>): { ten
   const out = new Map<string, TensorData>([
     ['pos_embedding', pos],
     ['cls_token', need('cls_token')],
-    ['to_patch_embedding.2.weight', convToPatchLinear(need('patch_embed.proj.weight'))],
+    ['to_patch_embedding.2.weight', patchLinear(need('patch_embed.proj.weight'))],
     ['to_patch_embedding.2.bias', need('patch_embed.proj.bias')],
   ]);
   const depth = layerCount(tensors);
