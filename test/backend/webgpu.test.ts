@@ -4,7 +4,8 @@ import assert from 'node:assert/strict';
 import { describe, it, type TestContext } from 'node:test';
 import { createCpuBackend } from '../../server/backend/cpu';
 import type { Backend, ForwardCapture } from '../../server/backend/types';
-import { createWebGpuBackend, pickAdapter, useSoftwareVulkan, type WebGpuBackendOptions } from '../../server/backend/webgpu';
+import { createWebGpuBackend, pickAdapter, type WebGpuBackendOptions } from '../../server/backend/webgpu';
+import { adapterOrSkip, batchOf } from './gpuTestSetup';
 import { layerMeasures, rollout } from '../../server/analysis/measures';
 import { shapesOf, workFloats } from '../../server/backend/webgpu/layout';
 import { analyzeImages } from '../../server/engine/analyze';
@@ -17,16 +18,7 @@ import {
 import { compareCaptures, exactlyEqual, formatParity, mergeParity, NO_DIFFERENCE, type Parity } from './parity';
 import { randomInput, randomWeights } from './randomModel';
 
-// Before any GPU object exists: the Vulkan loader reads its environment once.
-const vulkan = useSoftwareVulkan();
-const required = process.env.CRATE_LENS_REQUIRE_WEBGPU === '1';
 
-function batchOf(ref: Reference): Float32Array {
-  const inputs = ref.results.map((r) => Float32Array.from(r.input));
-  const out = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
-  inputs.forEach((x, i) => out.set(x, i * x.length));
-  return out;
-}
 
 async function withBackends<T>(model: Pick<LoadedModel, 'config' | 'weights'>, options: WebGpuBackendOptions, run: (gpu: Backend, cpu: Backend) => Promise<T>): Promise<T> {
   const gpu = await createWebGpuBackend(model.config, model.weights, options);
@@ -86,13 +78,8 @@ function checkAgainstPyTorch(capture: ForwardCapture, model: LoadedModel, ref: R
 }
 
 describe('webgpu backend', async () => {
-  const probe = await pickAdapter('webgpu');
-  if (!probe) {
-    const reason = `no WebGPU adapter could be created (${vulkan.reason ?? `Vulkan ICD ${vulkan.icd}`})`;
-    if (required) it('finds a WebGPU adapter (CRATE_LENS_REQUIRE_WEBGPU=1)', () => assert.fail(reason));
-    else it('runs on a WebGPU adapter', { skip: reason }, () => {});
-    return;
-  }
+  const probe = await adapterOrSkip();
+  if (!probe) return;
   const adapter = probe.summary;
 
   it('picks adapters by mode: auto never takes a software one', async (t: TestContext) => {

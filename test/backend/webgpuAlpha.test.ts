@@ -8,24 +8,19 @@ import { describe, it, type TestContext } from 'node:test';
 import { layerMeasures, rollout } from '../../server/analysis/measures';
 import { createCpuBackend } from '../../server/backend/cpu';
 import { chooseBackend } from '../../server/backend/select';
-import { createWebGpuBackend, pickAdapter, useSoftwareVulkan } from '../../server/backend/webgpu';
+import { createWebGpuBackend } from '../../server/backend/webgpu';
+import { adapterOrSkip, batchOf } from './gpuTestSetup';
 import { loadModel } from '../../server/engine/loadModel';
 import { codeWidth } from '../../server/model/families/alpha';
 import {
-  assertAbsolute, assertActivations, assertMask, assertRelative, assertZeroCount,
-  checkpointPath, FIXTURES, imagePath, reference, type GoldenCase,
+  assertLayerMeasures, assertAbsolute, assertActivations, assertMask, checkpointPath, FIXTURES, imagePath, reference, type GoldenCase,
 } from '../golden/reference';
 import { compareCaptures, formatParity } from './parity';
 
-const vulkan = useSoftwareVulkan();
 const cases: GoldenCase[] = JSON.parse(readFileSync(join(FIXTURES, 'golden-alpha', 'manifest.json'), 'utf8'));
 
 describe('webgpu backend: CRATE-alpha', async () => {
-  const probe = await pickAdapter('webgpu');
-  if (!probe) {
-    it('runs on a WebGPU adapter', { skip: `no WebGPU adapter could be created (${vulkan.reason ?? `Vulkan ICD ${vulkan.icd}`})` }, () => {});
-    return;
-  }
+  if (!(await adapterOrSkip())) return;
 
   for (const c of cases) {
     for (const kernels of ['serial', 'cooperative'] as const) {
@@ -36,11 +31,9 @@ describe('webgpu backend: CRATE-alpha', async () => {
         const gpu = await createWebGpuBackend(config, model.weights, { kernels });
         const cpu = await createCpuBackend(config, model.weights, { threads: 1 });
         try {
-          const inputs = ref.results.map((r) => Float32Array.from(r.input));
-          const batch = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
-          inputs.forEach((x, i) => batch.set(x, i * x.length));
-          const g = await gpu.forward(batch, inputs.length);
-          const vsCpu = compareCaptures(g, await cpu.forward(batch, inputs.length, { activations: true, headExtremes: true }), `${c.name} gpu vs cpu`);
+          const batch = batchOf(ref);
+          const g = await gpu.forward(batch, ref.results.length);
+          const vsCpu = compareCaptures(g, await cpu.forward(batch, ref.results.length, { activations: true, headExtremes: true }), `${c.name} gpu vs cpu`);
           t.diagnostic(`vs CPU: ${formatParity(vsCpu)}`);
           const tokens = (config.imageSize / config.patchSize) ** 2 + 1;
           const { dim, numClasses } = config;
@@ -52,13 +45,8 @@ describe('webgpu backend: CRATE-alpha', async () => {
               const where = `${r.image} layer ${k}`;
               assertActivations(g.layers[k].istaInput!.subarray(i * tokens * dim, (i + 1) * tokens * dim), e.istaInput, `${where} istaInput`);
               assertActivations(g.layers[k].istaOutput.subarray(i * tokens * code, (i + 1) * tokens * code), e.istaOutput, `${where} istaOutput`);
-              const m = measures[k];
-              m.clsAttention.forEach((row, h) => assertAbsolute(row, e.clsAttention[h], 1e-6, `${where} clsAttention head ${h}`));
-              assertZeroCount(m.zeroCount, e, `${where} zeros`);
-              assertRelative(m.reconstructionError, e.reconstructionError, 1e-5, `${where} reconstructionError`);
-              assertRelative(m.istaResidual, e.istaResidual, 1e-5, `${where} istaResidual`);
-              assertRelative(m.codingRate, e.codingRate, 1e-5, `${where} codingRate`);
             });
+            assertLayerMeasures(measures, r.layers, r.image);
             const last = measures[measures.length - 1];
             last.dinoMask.forEach((mask, h) => assertMask(mask, r.dinoMask[h], `${r.image} dinoMask head ${h}`));
             for (const [key, fusion, discard] of [['mean_0', 'mean', 0], ['max_0.9', 'max', 0.9], ['min_0.5', 'min', 0.5]] as const) {

@@ -9,30 +9,21 @@ import { describe, it, type TestContext } from 'node:test';
 import { layerMeasures, rollout } from '../../server/analysis/measures';
 import { createCpuBackend } from '../../server/backend/cpu';
 import { chooseBackend } from '../../server/backend/select';
-import { createWebGpuBackend, pickAdapter, useSoftwareVulkan, type WebGpuBackendOptions } from '../../server/backend/webgpu';
+import { createWebGpuBackend, type WebGpuBackendOptions } from '../../server/backend/webgpu';
+import { adapterOrSkip, batchOf } from './gpuTestSetup';
 import { shapesOf, workFloats } from '../../server/backend/webgpu/layout';
 import { analyzeImages } from '../../server/engine/analyze';
 import { loadModel, type LoadedModel } from '../../server/engine/loadModel';
 import {
-  assertAbsolute, assertActivations, assertMask, assertRelative, assertZeroCount,
-  FIXTURES, imagePath, type Reference,
+  assertLayerMeasures, assertAbsolute, assertActivations, assertMask, assertRelative, FIXTURES, imagePath, type Reference,
 } from '../golden/reference';
 import { compareCaptures, exactlyEqual, formatParity } from './parity';
 
-// Before any GPU object exists: the Vulkan loader reads its environment once.
-const vulkan = useSoftwareVulkan();
-const required = process.env.CRATE_LENS_REQUIRE_WEBGPU === '1';
 
 const DIR = join(FIXTURES, 'variants', 'mae_encoder');
 const CHECKPOINT = join(DIR, 'checkpoint-99.pth');
 const ref = JSON.parse(readFileSync(join(DIR, 'reference.json'), 'utf8')) as Reference & { family: string };
 
-function batchOf(r: Reference): Float32Array {
-  const inputs = r.results.map((x) => Float32Array.from(x.input));
-  const out = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
-  inputs.forEach((x, i) => out.set(x, i * x.length));
-  return out;
-}
 
 async function withGpu<T>(model: LoadedModel, options: WebGpuBackendOptions, run: (gpu: Awaited<ReturnType<typeof createWebGpuBackend>>) => Promise<T>): Promise<T> {
   const gpu = await createWebGpuBackend(model.config, model.weights, options);
@@ -44,13 +35,7 @@ async function withGpu<T>(model: LoadedModel, options: WebGpuBackendOptions, run
 }
 
 describe('webgpu backend: CRATE-MAE encoder', async () => {
-  const probe = await pickAdapter('webgpu');
-  if (!probe) {
-    const reason = `no WebGPU adapter could be created (${vulkan.reason ?? `Vulkan ICD ${vulkan.icd}`})`;
-    if (required) it('finds a WebGPU adapter (CRATE_LENS_REQUIRE_WEBGPU=1)', () => assert.fail(reason));
-    else it('runs on a WebGPU adapter', { skip: reason }, () => {});
-    return;
-  }
+  if (!(await adapterOrSkip())) return;
   const model = loadModel({ checkpoint: CHECKPOINT });
   const { config } = model;
   const input = batchOf(ref);
@@ -84,13 +69,8 @@ describe('webgpu backend: CRATE-MAE encoder', async () => {
               const span = [i * tokens * dim, (i + 1) * tokens * dim] as const;
               assertActivations(g.layers[k].istaInput!.subarray(...span), e.istaInput, `${where} istaInput`);
               assertActivations(g.layers[k].istaOutput.subarray(...span), e.istaOutput, `${where} istaOutput`);
-              const m = measures[k];
-              m.clsAttention.forEach((row, h) => assertAbsolute(row, e.clsAttention[h], 1e-6, `${where} clsAttention head ${h}`));
-              assertZeroCount(m.zeroCount, e, `${where} zeros`);
-              assertRelative(m.reconstructionError, e.reconstructionError, 1e-5, `${where} reconstructionError`);
-              assertRelative(m.istaResidual, e.istaResidual, 1e-5, `${where} istaResidual`);
-              assertRelative(m.codingRate, e.codingRate, 1e-5, `${where} codingRate`);
             });
+            assertLayerMeasures(measures, r.layers, r.image);
             const last = measures[measures.length - 1];
             last.dinoMask.forEach((mask, h) => assertMask(mask, r.dinoMask[h], `${r.image} dinoMask head ${h}`));
             assertMask(last.dinoMaskMerged, r.dinoMaskMerged, `${r.image} dinoMaskMerged`);

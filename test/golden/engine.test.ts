@@ -7,8 +7,7 @@ import { analyzeImages } from '../../server/engine/analyze';
 import { loadModel } from '../../server/engine/loadModel';
 import { decodeImage, modelView, toInputTensor } from '../../server/image';
 import {
-  assertAbsolute, assertActivations, assertMask, assertRelative, assertZeroCount,
-  checkpointPath, configPath, goldenCases, imagePath, reference,
+  assertLayerMeasures, assertAbsolute, assertActivations, assertMask, checkpointPath, configPath, goldenCases, imagePath, reference,
 } from './reference';
 
 for (const c of goldenCases()) {
@@ -63,15 +62,7 @@ for (const c of goldenCases()) {
           assertActivations(result.logits!, r.logits, `${r.image} logits`);
           assert.deepEqual(result.top!.map((t) => t.index), r.top.slice(0, result.top!.length).map((t) => t.index), `${r.image} top-k order`);
           assertAbsolute(result.top!.map((t) => t.probability), r.top.slice(0, result.top!.length).map((t) => t.probability), 1e-5, `${r.image} top-k probabilities`);
-          result.layers!.forEach((layer, k) => {
-            const e = r.layers[k];
-            const where = `${r.image} layer ${k}`;
-            layer.clsAttention.forEach((row, h) => assertAbsolute(row, e.clsAttention[h], 1e-6, `${where} clsAttention head ${h}`));
-            assertZeroCount(layer.zeroCount, e, `${where} zeros`);
-            assertRelative(layer.reconstructionError, e.reconstructionError, 1e-5, `${where} reconstructionError`);
-            assertRelative(layer.istaResidual, e.istaResidual, 1e-5, `${where} istaResidual`);
-            assertRelative(layer.codingRate, e.codingRate, 1e-5, `${where} codingRate`);
-          });
+          assertLayerMeasures(result.layers!, r.layers, r.image);
           const last = result.layers![result.layers!.length - 1];
           last.dinoMask.forEach((m, h) => assertMask(m, r.dinoMask[h], `${r.image} dinoMask head ${h}`));
           assertMask(last.dinoMaskMerged, r.dinoMaskMerged, `${r.image} dinoMaskMerged`);

@@ -64,3 +64,19 @@ export function assertMask(actual: number[], expected: number[], what: string): 
   const differing = actual.filter((v, i) => v !== expected[i]).length;
   if (differing > 1) assert.fail(`${what}: ${differing} patches differ`);
 }
+
+/** The per-layer measures as the engine reports them (a LayerResult has these fields). */
+export interface MeasuredLayer { clsAttention: number[][]; zeroCount: number; reconstructionError: number; istaResidual: number; codingRate: number }
+
+/** Every per-layer measure of one image against PyTorch, within crate-math's tolerances. */
+export function assertLayerMeasures(layers: readonly MeasuredLayer[], expected: readonly ReferenceLayer[], image: string): void {
+  layers.forEach((layer, k) => {
+    const e = expected[k];
+    const where = `${image} layer ${k}`;
+    layer.clsAttention.forEach((row, h) => assertAbsolute(row, e.clsAttention[h], 1e-6, `${where} clsAttention head ${h}`));
+    assertZeroCount(layer.zeroCount, e, `${where} zeros`);
+    assertRelative(layer.reconstructionError, e.reconstructionError, 1e-5, `${where} reconstructionError`);
+    assertRelative(layer.istaResidual, e.istaResidual, 1e-5, `${where} istaResidual`);
+    assertRelative(layer.codingRate, e.codingRate, 1e-5, `${where} codingRate`);
+  });
+}

@@ -7,10 +7,7 @@ import { createCpuBackend } from '../../server/backend/cpu';
 import { analyzeImages } from '../../server/engine/analyze';
 import { loadModel, type LoadedModel, type ModelRequest } from '../../server/engine/loadModel';
 import { fitPosEmbedding, resizeGrid, type PosEmbedResize } from '../../server/model/posEmbed';
-import {
-  assertAbsolute, assertActivations, assertMask, assertRelative, assertZeroCount,
-  FIXTURES, imagePath, type Reference,
-} from './reference';
+import { assertLayerMeasures, assertAbsolute, assertActivations, assertMask, FIXTURES, imagePath, type Reference } from './reference';
 
 interface ResizeCase { mode: Exclude<PosEmbedResize, 'none'>; inH: number; inW: number; outH: number; outW: number; dim: number; input: number[]; output: number[] }
 interface VariantCase { name: string; dir: string; family: string; checkpoint: string; config: string; images: string[] }
@@ -66,15 +63,7 @@ async function compareWithReference(model: LoadedModel, ref: VariantReference): 
       const r = ref.results[i];
       assert.equal(result.error, undefined);
       assertAbsolute(result.top!.map((t) => t.probability), r.top.slice(0, result.top!.length).map((t) => t.probability), 1e-5, `${r.image} top-k`);
-      result.layers!.forEach((layer, k) => {
-        const e = r.layers[k];
-        const where = `${r.image} layer ${k}`;
-        layer.clsAttention.forEach((row, h) => assertAbsolute(row, e.clsAttention[h], 1e-6, `${where} clsAttention head ${h}`));
-        assertZeroCount(layer.zeroCount, e, `${where} zeros`);
-        assertRelative(layer.reconstructionError, e.reconstructionError, 1e-5, `${where} reconstructionError`);
-        assertRelative(layer.istaResidual, e.istaResidual, 1e-5, `${where} istaResidual`);
-        assertRelative(layer.codingRate, e.codingRate, 1e-5, `${where} codingRate`);
-      });
+      assertLayerMeasures(result.layers!, r.layers, r.image);
       const last = result.layers![result.layers!.length - 1];
       last.dinoMask.forEach((m, h) => assertMask(m, r.dinoMask[h], `${r.image} dinoMask head ${h}`));
       assertAbsolute(result.rollout!.cls, r.rollout['mean_0'], 1e-4, `${r.image} rollout`);
