@@ -5,7 +5,8 @@
 import fc from 'fast-check';
 import { deflateSync } from 'node:zlib';
 import { pngChunk } from '../../server/image/png-encode';
-import { concat, fuzzCase, type FuzzCase } from './mutate';
+import { concatBytes } from '../../server/image/png-encode';
+import { fuzzCase, type FuzzCase } from './mutate';
 
 const latin1 = (text: string): Uint8Array => Uint8Array.from(text, (c) => c.charCodeAt(0) & 0xff);
 const utf8 = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -47,7 +48,7 @@ const globalName = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...ALLOWED) 
 const word = fc.oneof({ weight: 4, arbitrary: fc.constantFrom(...WORDS) }, { weight: 1, arbitrary: fc.string({ maxLength: 6 }) });
 const smallInt = fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 16, 64, -1, 2 ** 31 - 1), fc.integer({ min: -5, max: 70 }));
 
-const op = (code: number, ...rest: Uint8Array[]): Uint8Array => concat(Uint8Array.of(code), ...rest);
+const op = (code: number, ...rest: Uint8Array[]): Uint8Array => concatBytes(Uint8Array.of(code), ...rest);
 const line = (text: string): Uint8Array => latin1(`${text}\n`);
 
 function prefixed(code: number, size: 1 | 4 | 8, payload: fc.Arbitrary<Uint8Array>): fc.Arbitrary<Uint8Array> {
@@ -96,7 +97,7 @@ const bulk: fc.Arbitrary<Uint8Array> = fc.oneof(
       item: fc.constantFrom(0x4e, 0x88, 0x29), // NONE, NEWTRUE, EMPTY_TUPLE
       count: fc.constantFrom(600, 600, 600, 600, 150_000),
     })
-    .map(({ shape: [open, close], item, count }) => concat(Uint8Array.from(open), new Uint8Array(count).fill(item), Uint8Array.from(close))),
+    .map(({ shape: [open, close], item, count }) => concatBytes(Uint8Array.from(open), new Uint8Array(count).fill(item), Uint8Array.from(close))),
   fc
     .record({ item: fc.constantFrom(0x4e, 0x28, 0x32, 0x85, 0x5d, 0x30), count: fc.constantFrom(600, 150_000) })
     .map(({ item, count }) => new Uint8Array(count).fill(item)),
@@ -137,12 +138,12 @@ const instruction: fc.Arbitrary<Uint8Array> = fc.oneof(
     // A persistent storage id as torch writes it, with a key that may or may not exist.
     weight: 3,
     arbitrary: fc.tuple(fc.constantFrom('FloatStorage', 'HalfStorage', 'LongStorage', 'BoolStorage', 'Size'), fc.constantFrom('0', '1', 'missing'), pushInt).map(([type, key, numel]) =>
-      concat(Uint8Array.of(0x28), op(0x8c, Uint8Array.of(7), utf8('storage')), op(0x63, line('torch'), line(type)), op(0x8c, Uint8Array.of(key.length), utf8(key)), op(0x8c, Uint8Array.of(3), utf8('cpu')), numel, Uint8Array.of(0x74, 0x51))),
+      concatBytes(Uint8Array.of(0x28), op(0x8c, Uint8Array.of(7), utf8('storage')), op(0x63, line('torch'), line(type)), op(0x8c, Uint8Array.of(key.length), utf8(key)), op(0x8c, Uint8Array.of(3), utf8('cpu')), numel, Uint8Array.of(0x74, 0x51))),
   },
   {
     // A tuple of small integers: a shape or a stride.
     weight: 3,
-    arbitrary: fc.array(pushInt, { maxLength: 4 }).map((ints) => concat(Uint8Array.of(0x28), ...ints, Uint8Array.of(0x74))),
+    arbitrary: fc.array(pushInt, { maxLength: 4 }).map((ints) => concatBytes(Uint8Array.of(0x28), ...ints, Uint8Array.of(0x74))),
   },
 );
 
@@ -155,7 +156,7 @@ type PickleParts = Record<'value' | 'leaf' | 'tuple' | 'list' | 'dict' | 'call' 
 
 const { value: pickleValue } = fc.letrec<PickleParts>((tie) => {
   const value = (): fc.Arbitrary<Uint8Array> => tie('value');
-  const many = (max: number) => fc.array(value(), { maxLength: max }).map((items) => concat(...items));
+  const many = (max: number) => fc.array(value(), { maxLength: max }).map((items) => concatBytes(...items));
   return {
     value: fc.oneof(
       { maxDepth: 4, depthIdentifier: 'pickle' },
@@ -175,26 +176,26 @@ const { value: pickleValue } = fc.letrec<PickleParts>((tie) => {
       bulk,
     ),
     tuple: fc.oneof(
-      many(4).map((items) => concat(Uint8Array.of(0x28), items, Uint8Array.of(0x74))),
-      value().map((v) => concat(v, Uint8Array.of(0x85))),
-      fc.tuple(value(), value()).map(([x, y]) => concat(x, y, Uint8Array.of(0x86))),
+      many(4).map((items) => concatBytes(Uint8Array.of(0x28), items, Uint8Array.of(0x74))),
+      value().map((v) => concatBytes(v, Uint8Array.of(0x85))),
+      fc.tuple(value(), value()).map(([x, y]) => concatBytes(x, y, Uint8Array.of(0x86))),
     ),
     list: fc.oneof(
-      many(4).map((items) => concat(Uint8Array.of(0x28), items, Uint8Array.of(0x6c))),
-      many(4).map((items) => concat(Uint8Array.of(0x5d, 0x28), items, Uint8Array.of(0x65))),
+      many(4).map((items) => concatBytes(Uint8Array.of(0x28), items, Uint8Array.of(0x6c))),
+      many(4).map((items) => concatBytes(Uint8Array.of(0x5d, 0x28), items, Uint8Array.of(0x65))),
     ),
     dict: fc.oneof(
-      many(6).map((items) => concat(Uint8Array.of(0x7d, 0x28), items, Uint8Array.of(0x75))),
-      fc.tuple(value(), value()).map(([k, v]) => concat(Uint8Array.of(0x7d), k, v, Uint8Array.of(0x73))),
+      many(6).map((items) => concatBytes(Uint8Array.of(0x7d, 0x28), items, Uint8Array.of(0x75))),
+      fc.tuple(value(), value()).map(([k, v]) => concatBytes(Uint8Array.of(0x7d), k, v, Uint8Array.of(0x73))),
     ),
     call: fc
       .tuple(globalName, many(7), fc.constantFrom(0x52, 0x52, 0x52, 0x81, 0x6f))
       .map(([[m, n], args, how]) =>
         how === 0x6f
-          ? concat(Uint8Array.of(0x28), op(0x63, line(m), line(n)), args, Uint8Array.of(0x6f)) // OBJ
-          : concat(op(0x63, line(m), line(n)), Uint8Array.of(0x28), args, Uint8Array.of(0x74, how)), // REDUCE / NEWOBJ
+          ? concatBytes(Uint8Array.of(0x28), op(0x63, line(m), line(n)), args, Uint8Array.of(0x6f)) // OBJ
+          : concatBytes(op(0x63, line(m), line(n)), Uint8Array.of(0x28), args, Uint8Array.of(0x74, how)), // REDUCE / NEWOBJ
       ),
-    memo: fc.tuple(value(), fc.nat({ max: 3 })).map(([v, i]) => concat(v, Uint8Array.of(0x71, i, 0x30, 0x68, i))), // BINPUT, POP, BINGET
+    memo: fc.tuple(value(), fc.nat({ max: 3 })).map(([v, i]) => concatBytes(v, Uint8Array.of(0x71, i, 0x30, 0x68, i))), // BINPUT, POP, BINGET
   };
 });
 
@@ -215,17 +216,17 @@ export const pickleProgram: fc.Arbitrary<FuzzCase> = fc
     let body: Uint8Array;
     let label: string;
     if (Array.isArray(shape)) {
-      body = concat(...shape);
+      body = concatBytes(...shape);
       label = `pickle program of ${shape.length} free instructions`;
     } else {
       body = shape.value;
       for (const [at, noise] of shape.noise) {
         const where = at % (body.length + 1);
-        body = concat(body.subarray(0, where), noise, body.subarray(where));
+        body = concatBytes(body.subarray(0, where), noise, body.subarray(where));
       }
       label = `pickle value of ${shape.value.length} bytes with ${shape.noise.length} noise instructions`;
     }
-    return fuzzCase(concat(Uint8Array.of(0x80, proto), body, stop ? Uint8Array.of(0x2e) : new Uint8Array(0)), label);
+    return fuzzCase(concatBytes(Uint8Array.of(0x80, proto), body, stop ? Uint8Array.of(0x2e) : new Uint8Array(0)), label);
   });
 
 // ---- tensor records ---------------------------------------------------------------------------
@@ -325,7 +326,7 @@ export const safetensorsFile: fc.Arbitrary<FuzzCase> = fc
     const members = [metadata, nesting ? `"deep":${'['.repeat(nesting)}${']'.repeat(nesting)}` : '', ...parts].filter((m) => m !== '');
     const header = utf8(`{${members.join(',')}${trailingComma ? ',' : ''}}${pad}`);
     const data = new Uint8Array(Math.max(0, cursor + trailingData)).map((_, i) => (i * 37) & 0xff);
-    const bytes = concat(uintLE(headerLength(header.length), 8), header, data);
+    const bytes = concatBytes(uintLE(headerLength(header.length), 8), header, data);
     return fuzzCase(bytes, `safetensors with ${entries.length} entries: ${new TextDecoder().decode(header).slice(0, 400)}`);
   });
 
@@ -370,7 +371,7 @@ export const pngStream: fc.Arbitrary<FuzzCase> = fc
     const idat: Uint8Array[] = [];
     const pieces = r.split + 1;
     for (let i = 0; i < pieces; i++) idat.push(pngChunk('IDAT', z.subarray(Math.floor((i * z.length) / pieces), Math.floor(((i + 1) * z.length) / pieces))));
-    const bytes = concat(
+    const bytes = concatBytes(
       Uint8Array.of(0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a),
       pngChunk('IHDR', ihdr),
       r.palette === null ? new Uint8Array(0) : pngChunk('PLTE', new Uint8Array(r.palette).map((_, i) => i * 7)),

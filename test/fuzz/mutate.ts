@@ -4,6 +4,7 @@
 // duplicated, dropped or swapped, truncations, and splices from the file itself or a sibling.
 
 import fc from 'fast-check';
+import { concatBytes } from '../../server/image/png-encode';
 
 /** One generated input: its bytes and how it was made, which is what a failure report shows. */
 export interface FuzzCase {
@@ -129,23 +130,23 @@ function applyUnit(bytes: Uint8Array, units: readonly Unit[], s: UnitStep): { by
   const u = units[s.unit % units.length];
   const o = units[s.other % units.length];
   const piece = bytes.subarray(u.start, u.end);
-  const without = concat(bytes.subarray(0, u.start), bytes.subarray(u.end));
+  const without = concatBytes(bytes.subarray(0, u.start), bytes.subarray(u.end));
   switch (s.kind) {
     case 'duplicate':
-      return { bytes: concat(bytes.subarray(0, u.end), piece, bytes.subarray(u.end)), label: `duplicate ${u.name}` };
+      return { bytes: concatBytes(bytes.subarray(0, u.end), piece, bytes.subarray(u.end)), label: `duplicate ${u.name}` };
     case 'drop':
       return { bytes: without, label: `drop ${u.name}` };
     case 'move': {
       // Insert before `o`, measured in the file without `u`.
       const at = o.start > u.start ? o.start - piece.length : o.start;
-      return { bytes: concat(without.subarray(0, at), piece, without.subarray(at)), label: `move ${u.name} before ${o.name}` };
+      return { bytes: concatBytes(without.subarray(0, at), piece, without.subarray(at)), label: `move ${u.name} before ${o.name}` };
     }
     case 'swap': {
       if (o.start === u.start) return { bytes, label: `swap ${u.name} with itself` };
       const [a, b] = u.start < o.start ? [u, o] : [o, u];
       if (a.end > b.start) return { bytes, label: `swap overlapping ${a.name}` };
       return {
-        bytes: concat(bytes.subarray(0, a.start), bytes.subarray(b.start, b.end), bytes.subarray(a.end, b.start), bytes.subarray(a.start, a.end), bytes.subarray(b.end)),
+        bytes: concatBytes(bytes.subarray(0, a.start), bytes.subarray(b.start, b.end), bytes.subarray(a.end, b.start), bytes.subarray(a.start, a.end), bytes.subarray(b.end)),
         label: `swap ${a.name} and ${b.name}`,
       };
     }
@@ -185,25 +186,25 @@ function applyStep(bytes: Uint8Array, s: Step, base: Base, donors: readonly Base
       return { bytes: bytes.slice(0, at(s.at)), label: `truncate to ${at(s.at)}` };
     case 'delete': {
       const from = at(s.at);
-      return { bytes: concat(bytes.subarray(0, from), bytes.subarray(from + s.length)), label: `delete ${s.length} at ${from}` };
+      return { bytes: concatBytes(bytes.subarray(0, from), bytes.subarray(from + s.length)), label: `delete ${s.length} at ${from}` };
     }
     case 'insert': {
       const to = at(s.at);
-      return { bytes: concat(bytes.subarray(0, to), s.bytes, bytes.subarray(to)), label: `insert ${s.bytes.length} at ${to}` };
+      return { bytes: concatBytes(bytes.subarray(0, to), s.bytes, bytes.subarray(to)), label: `insert ${s.bytes.length} at ${to}` };
     }
     case 'copy': {
       const from = at(s.from);
       const piece = bytes.slice(from, from + s.length);
       const to = at(s.to);
       const tail = bytes.subarray(s.overwrite ? Math.min(n, to + piece.length) : to);
-      return { bytes: concat(bytes.subarray(0, to), piece, tail), label: `${s.overwrite ? 'overwrite' : 'splice'} ${piece.length} from ${from} at ${to}` };
+      return { bytes: concatBytes(bytes.subarray(0, to), piece, tail), label: `${s.overwrite ? 'overwrite' : 'splice'} ${piece.length} from ${from} at ${to}` };
     }
     case 'donor': {
       const donor = donors.length ? donors[s.donor % donors.length] : base;
       const from = donor.bytes.length ? s.from % donor.bytes.length : 0;
       const piece = donor.bytes.subarray(from, from + s.length);
       const to = at(s.to);
-      return { bytes: concat(bytes.subarray(0, to), piece, bytes.subarray(to)), label: `splice ${piece.length} of ${donor.name}@${from} at ${to}` };
+      return { bytes: concatBytes(bytes.subarray(0, to), piece, bytes.subarray(to)), label: `splice ${piece.length} of ${donor.name}@${from} at ${to}` };
     }
   }
 }
@@ -261,15 +262,6 @@ export function mutationsOf(bases: readonly Base[] | fc.Arbitrary<Base>, options
 export function bytesAfter(prefixes: ReadonlyArray<readonly [string, Uint8Array]>, maxLength = 512): fc.Arbitrary<FuzzCase> {
   return fc
     .record({ prefix: fc.nat({ max: prefixes.length - 1 }), body: fc.uint8Array({ maxLength }) })
-    .map(({ prefix, body }) => fuzzCase(concat(prefixes[prefix][1], body), `${prefixes[prefix][0]} + ${body.length} random bytes`));
+    .map(({ prefix, body }) => fuzzCase(concatBytes(prefixes[prefix][1], body), `${prefixes[prefix][0]} + ${body.length} random bytes`));
 }
 
-export function concat(...parts: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-  let at = 0;
-  for (const p of parts) {
-    out.set(p, at);
-    at += p.length;
-  }
-  return out;
-}
