@@ -11,6 +11,30 @@ export interface Target { name: string; perImage: number }
 
 export const captureName = (layer: number, key: string) => `l${layer}.${key}`;
 
+/** A readback of `perImage` floats per image of `source` into the output `name`. */
+export const readbackOf = (images: number) => (source: GPUBuffer, name: string, perImage: number): Readback<Target> =>
+  ({ source, bytes: images * perImage * 4, target: { name, perImage } });
+
+/**
+ * Ends a layer's stage, shared by the families: the per-token squared norms the measures divide
+ * (buf.x, buf.recon over dim; buf.step, buf.drive over the code width) and the layer's readbacks,
+ * with `code` as the sparse code.
+ */
+export function endLayerStage(rec: Recorder<Target>, k: Kernels, s: Shapes, buf: Record<WorkBuffer, GPUBuffer>, images: number, layer: number, code: GPUBuffer, codeWidth: number): void {
+  const rows = images * s.tokens;
+  k.rowSquares(rec, buf.x, buf.inputSq, rows, s.dim);
+  k.rowSquares(rec, buf.recon, buf.residualSq, rows, s.dim);
+  k.rowSquares(rec, buf.step, buf.stepSq, rows, codeWidth);
+  k.rowSquares(rec, buf.drive, buf.driveSq, rows, codeWidth);
+  const sources: Record<(typeof CAPTURE_KEYS)[number], GPUBuffer> = {
+    attnCls: buf.attnCls, attnMean: buf.attnMean, attnMax: buf.attnMax, attnMin: buf.attnMin, istaInput: buf.x,
+    istaOutput: code, inputSq: buf.inputSq, residualSq: buf.residualSq, stepSq: buf.stepSq, driveSq: buf.driveSq, gram: buf.gram,
+  };
+  const perImage = captureFloats(s);
+  const readback = readbackOf(images);
+  rec.endStage(CAPTURE_KEYS.map((key) => readback(sources[key], captureName(layer, key), perImage[key])));
+}
+
 export interface Program {
   images: number;
   stages: Stage<Target>[];
@@ -25,8 +49,7 @@ export function recordProgram(
   const k = kernels;
   const { tokens: T, dim, inner } = s;
   const rows = images * T;
-  const readback = (source: GPUBuffer, name: string, perImage: number): Readback<Target> =>
-    ({ source, bytes: images * perImage * 4, target: { name, perImage } });
+  const readback = readbackOf(images);
 
   // Embedding: patchify, LayerNorm, Linear, LayerNorm, then CLS + position embedding. A CRATE-MAE
   // encoder's stem is the Linear alone (its conv reordered at load), reading the patch vectors directly.
@@ -46,7 +69,6 @@ export function recordProgram(
   k.assemble(rec, stemOut, w.clsToken, w.posEmbedding, buf.zA, images, T, dim);
   rec.endStage([]);
 
-  const perImage = captureFloats(s);
   w.layers.forEach((lw, l) => {
     const z = l % 2 === 0 ? buf.zA : buf.zB;
     const zNext = l % 2 === 0 ? buf.zB : buf.zA;
@@ -66,16 +88,7 @@ export function recordProgram(
     k.matmul(rec, { a: 'k', b: 'n', residual: 'subtract' }, plain('n'), { a: buf.y, b: lw.dictionary, c: buf.step, r: buf.drive });
     k.ista(rec, buf.x, buf.step, zNext, rows * dim, config.istaStepSize, config.istaLambda);
     k.matmul(rec, { a: 'k', b: 'k', residual: 'subtract' }, plain('k'), { a: zNext, b: lw.dictionary, c: buf.recon, r: buf.x });
-    k.rowSquares(rec, buf.x, buf.inputSq, rows, dim);
-    k.rowSquares(rec, buf.recon, buf.residualSq, rows, dim);
-    k.rowSquares(rec, buf.step, buf.stepSq, rows, dim);
-    k.rowSquares(rec, buf.drive, buf.driveSq, rows, dim);
-
-    const sources: Record<(typeof CAPTURE_KEYS)[number], GPUBuffer> = {
-      attnCls: buf.attnCls, attnMean: buf.attnMean, attnMax: buf.attnMax, attnMin: buf.attnMin, istaInput: buf.x,
-      istaOutput: zNext, inputSq: buf.inputSq, residualSq: buf.residualSq, stepSq: buf.stepSq, driveSq: buf.driveSq, gram: buf.gram,
-    };
-    rec.endStage(CAPTURE_KEYS.map((key) => readback(sources[key], captureName(l, key), perImage[key])));
+    endLayerStage(rec, k, s, buf, images, l, zNext, dim);
   });
 
   // Head: pool, LayerNorm, Linear. Without a classifier (numClasses 0) nothing is pooled and the

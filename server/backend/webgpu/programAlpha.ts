@@ -4,9 +4,9 @@ import type { CrateConfig } from '../../model/config';
 import { ALPHA_BLOCK_LN_EPS, ALPHA_HEAD_LN_EPS } from '../../model/families/alpha';
 import type { GpuAlphaWeights } from './gpuAlphaWeights';
 import type { Kernels } from './kernels';
-import { CAPTURE_KEYS, captureFloats, type Shapes, type WorkBuffer } from './layout';
-import { captureName, recordMssa, type Program, type Target } from './program';
-import { Recorder, type Readback } from './recorder';
+import type { Shapes, WorkBuffer } from './layout';
+import { endLayerStage, readbackOf, recordMssa, type Program, type Target } from './program';
+import { Recorder } from './recorder';
 
 export function recordAlphaProgram(
   device: GPUDevice, kernels: Kernels, config: CrateConfig, s: Shapes, w: GpuAlphaWeights,
@@ -18,8 +18,7 @@ export function recordAlphaProgram(
   const rows = images * T;
   const eta = config.istaStepSize;
   const lambda = config.istaLambda;
-  const readback = (source: GPUBuffer, name: string, perImage: number): Readback<Target> =>
-    ({ source, bytes: images * perImage * 4, target: { name, perImage } });
+  const readback = readbackOf(images);
 
   // Stem: the convolution as patch vectors times the reordered kernel, then CLS + position embedding.
   k.patchify(rec, buf.pixels, buf.patches, images, s);
@@ -33,7 +32,6 @@ export function recordAlphaProgram(
   const timesDt = { M: rows, N: dim, K: code, batch: 1, zInner: 1, alpha: 1,
     a: { off: 0, outer: 0, inner: 0, m: code, k: 1 }, b: { off: 0, outer: 0, inner: 0, k: 1, n: code }, c: { off: 0, outer: 0, inner: 0, m: dim } };
 
-  const perImage = captureFloats(s);
   w.layers.forEach((lw, l) => {
     const z = l % 2 === 0 ? buf.zA : buf.zB;
     const zNext = l % 2 === 0 ? buf.zB : buf.zA;
@@ -49,16 +47,7 @@ export function recordAlphaProgram(
     k.secondStep(rec, buf.code1, buf.step, buf.code2, rows * code, eta, lambda);
     k.linear(rec, buf.code2, lw.decoder, undefined, zNext, rows, code, dim, buf.zHalf);
     k.matmul(rec, { a: 'k', b: 'k', residual: 'subtract' }, timesDt, { a: buf.code2, b: lw.dictionary, c: buf.recon, r: buf.x });
-    k.rowSquares(rec, buf.x, buf.inputSq, rows, dim);
-    k.rowSquares(rec, buf.recon, buf.residualSq, rows, dim);
-    k.rowSquares(rec, buf.step, buf.stepSq, rows, code);
-    k.rowSquares(rec, buf.drive, buf.driveSq, rows, code);
-
-    const sources: Record<(typeof CAPTURE_KEYS)[number], GPUBuffer> = {
-      attnCls: buf.attnCls, attnMean: buf.attnMean, attnMax: buf.attnMax, attnMin: buf.attnMin, istaInput: buf.x,
-      istaOutput: buf.code2, inputSq: buf.inputSq, residualSq: buf.residualSq, stepSq: buf.stepSq, driveSq: buf.driveSq, gram: buf.gram,
-    };
-    rec.endStage(CAPTURE_KEYS.map((key) => readback(sources[key], captureName(l, key), perImage[key])));
+    endLayerStage(rec, k, s, buf, images, l, buf.code2, code);
   });
 
   const last = s.depth % 2 === 0 ? buf.zA : buf.zB;
