@@ -56,11 +56,7 @@ function prepare(source: Float32Array, offset: number, tokens: number, discard: 
   const size = tokens * tokens;
   const a = new Float64Array(size);
   for (let i = 0; i < size; i++) a[i] = source[offset + i];
-  const drop = Math.floor(size * discard);
-  if (drop > 0) {
-    const order = Array.from({ length: size }, (_, i) => i).sort((x, y) => a[x] - a[y] || x - y);
-    for (let k = 0; k < drop; k++) if (order[k] !== 0) a[order[k]] = 0;
-  }
+  discardSmallest(a, discard);
   for (let r = 0; r < tokens; r++) {
     a[r * tokens + r] += 1;
     let s = 0;
@@ -68,4 +64,12 @@ function prepare(source: Float32Array, offset: number, tokens: number, discard: 
     for (let c = 0; c < tokens; c++) a[r * tokens + c] /= s;
   }
   return a;
+}
+
+/** Zeroes the `discard` fraction of smallest entries of a [T, T] matrix in place, never entry 0 (ties by index). */
+export function discardSmallest(a: Float32Array | Float64Array, discard: number): void {
+  const drop = Math.floor(a.length * discard);
+  if (drop <= 0) return;
+  const order = Array.from({ length: a.length }, (_, i) => i).sort((x, y) => a[x] - a[y] || x - y);
+  for (let k = 0; k < drop; k++) if (order[k] !== 0) a[order[k]] = 0;
 }

@@ -41,7 +41,12 @@ export class CancelledError extends Error { constructor() { super('cancelled'); 
 export interface PreparedImage { path: string; view: Raster; input: Float32Array; width: number; height: number }
 
 export async function prepareImage(path: string, config: CrateConfig): Promise<PreparedImage> {
-  const image = decodeImage(await readFile(path));
+  return prepareImageBytes(path, await readFile(path), config);
+}
+
+/** Decodes image bytes already read (named `path` in results) and preprocesses them for the model. */
+export function prepareImageBytes(path: string, bytes: Uint8Array, config: CrateConfig): PreparedImage {
+  const image = decodeImage(bytes);
   const view = modelView(image, config);
   return { path, view, input: toInputTensor(view, config), width: image.width, height: image.height };
 }

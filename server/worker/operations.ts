@@ -1,20 +1,13 @@
 // The daemon's requests run against one loaded model and its backend: the inference worker serves
 // them over IPC, and tests call them in-process.
 import type { Backend } from '../backend/types';
-import { analyzeImages, CancelledError, type ModelForAnalysis, type PreparedImage } from '../engine/analyze';
+import { analyzeImages, CancelledError, prepareImageBytes } from '../engine/analyze';
 import { copyDictionaries, dictionaryStats } from '../engine/inspect';
 import type { LoadedModel } from '../engine/loadModel';
-import { decodeImage, modelView, toInputTensor } from '../image';
 import type { Inference } from './protocol';
 import { ForwardQueue } from './queue';
 import { ImageBatcher } from './batcher';
 import { layerRollouts } from './rollouts';
-
-function prepare(model: ModelForAnalysis, path: string, bytes: Uint8Array): PreparedImage {
-  const image = decodeImage(bytes);
-  const view = modelView(image, model.config);
-  return { path, view, input: toInputTensor(view, model.config), width: image.width, height: image.height };
-}
 
 /** The backend with its forward passes put through `queue` under `signal`; everything else as it is. */
 function queued(backend: Backend, queue: ForwardQueue, signal: AbortSignal | undefined): Backend {
@@ -36,7 +29,7 @@ export function modelOperations(loaded: LoadedModel, backend: Backend, queue = n
   const batcher = new ImageBatcher(model, backend, queue);
   return {
     async analyseImage(path, bytes, signal) {
-      const prepared = prepare(model, path, bytes);
+      const prepared = prepareImageBytes(path, bytes, model.config);
       const result = await batcher.analyse(prepared, signal);
       return { result, view: prepared.view };
     },
@@ -44,7 +37,7 @@ export function modelOperations(loaded: LoadedModel, backend: Backend, queue = n
       return analyzeImages(model, queued(backend, queue, signal), paths, { signal, topK: options.topK });
     },
     async rollouts(bytes, fusion, discard, signal) {
-      const prepared = prepare(model, '', bytes);
+      const prepared = prepareImageBytes('', bytes, model.config);
       const capture = await queue.run(signal, () => backend.forward(prepared.input, 1, { headExtremes: fusion !== 'mean' }));
       if (signal?.aborted) throw new CancelledError();
       return layerRollouts(capture, model.config.imageSize / model.config.patchSize, fusion, discard);
