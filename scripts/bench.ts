@@ -19,6 +19,8 @@ const CACHE = join(ROOT, '.bench');
 const PYTHON = '/usr/bin/python3';
 const OPENBLAS_OPENMP = '/usr/lib/x86_64-linux-gnu/openblas-openmp';
 const quick = process.argv.includes('--quick');
+/** Only the hover latencies and the RSS of the daemon and its worker (no PyTorch, nothing written). */
+const hoverOnly = process.argv.includes('--hover-only');
 const MODELS = quick ? ['tiny'] : ['tiny', 'base', 'large'];
 const BATCHES = [1, 8];
 const RUNS: Record<string, number> = quick ? { tiny: 5 } : { tiny: 20, base: 12, large: 6 };
@@ -161,10 +163,18 @@ async function hoverLatency(preset: string) {
   }
 }
 
+function printHover(h: Awaited<ReturnType<typeof hoverLatency>>): void {
+  console.log(`hover (${h.model}, real LSP): cold ${h.coldMs.toFixed(0)} ms, warm p50 ${h.warmP50Ms.toFixed(1)} ms, p95 ${h.warmP95Ms.toFixed(1)} ms, peak RSS daemon ${h.peakRssMb.toFixed(0)} MB, worker ${h.workerPeakRssMb.toFixed(0)} MB`);
+}
+
 const fmt = (s: Stats) => `${s.median.toFixed(1)} (${s.min.toFixed(1)}–${s.max.toFixed(1)})`;
 
 async function main() {
   if (!existsSync(join(ROOT, 'dist', 'server.js'))) throw new Error('run npm run build first');
+  if (hoverOnly) {
+    for (const preset of quick ? ['tiny'] : ['tiny', 'base']) printHover(await hoverLatency(preset));
+    return;
+  }
   const torch = Torch.start();
   let rows;
   try {
@@ -181,7 +191,7 @@ async function main() {
   console.log('|---|---:|---:|---:|---:|---:|---:|');
   for (const r of rows) console.log(`| ${r.model} | ${r.batch} | ${fmt(r.crateLensMs)} | ${fmt(r.crateLensForwardMs)} | ${fmt(r.torchMs)} | ${r.ratio.toFixed(2)} | ${r.forwardRatio.toFixed(2)} |`);
   console.log(`\ncheckpoint load (${load.model}, ${(load.bytes / 2 ** 20).toFixed(0)} MiB .pth): parse ${fmt(load.ms)} ms, ready to run (parse + session) ${fmt(load.readyMs)} ms`);
-  for (const h of hovers) console.log(`hover (${h.model}, real LSP): cold ${h.coldMs.toFixed(0)} ms, warm p50 ${h.warmP50Ms.toFixed(1)} ms, p95 ${h.warmP95Ms.toFixed(1)} ms, peak RSS daemon ${h.peakRssMb.toFixed(0)} MB, worker ${h.workerPeakRssMb.toFixed(0)} MB`);
+  hovers.forEach(printHover);
   writeFileSync(join(ROOT, 'bench-results.json'), JSON.stringify({ machine, rows: rows.map((r) => ({ ...r, crateLensMs: r.crateLensMs.median, crateLensForwardMs: r.crateLensForwardMs.median, torchMs: r.torchMs.median, spread: { crateLens: r.crateLensMs, forward: r.crateLensForwardMs, torch: r.torchMs } })), load, hovers }, null, 2));
 }
 

@@ -29,13 +29,9 @@ export function layerMeasures(capture: ForwardCapture, image: number, config: Cr
   const { heads, dimHead } = config;
   // The sparse code is dim wide for CRATE, 4 dim for CRATE-alpha.
   const code = codeWidth(config);
-  const act = image * tokens * code;
   return capture.layers.map((layer, index) => {
     const rows = clsRows(layer.attnCls, image * heads * tokens, heads, tokens);
-    const counted = layer.zerosPerToken && layer.codeMax
-      ? { zerosPerToken: layer.zerosPerToken.subarray(image * tokens, (image + 1) * tokens), max: layer.codeMax[image] }
-      : undefined;
-    const stats = sparsityStats(layer.istaOutput, act, tokens, code, counted);
+    const stats = sparsityStats(layer, image, tokens, code);
     return {
       index,
       clsAttention: rows,

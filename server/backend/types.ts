@@ -10,8 +10,13 @@ export interface LayerCapture {
   attnMean: Float32Array;
   attnMax?: Float32Array;
   attnMin?: Float32Array;
-  /** [B, T, dim]: the ISTA output z_next (the sparse code). */
-  istaOutput: Float32Array;
+  /**
+   * [B, T, dim]: the ISTA output z_next (the sparse code). The CPU backend returns it only when asked
+   * for activations, and otherwise what the measures read of it: zerosPerToken, codeMax, codeBins.
+   */
+  istaOutput?: Float32Array;
+  /** [B, T, dim]: each value's histogram bin (see sparsity.ts), where the backend counts them. */
+  codeBins?: Uint8Array;
   /** [B, T] exact zeros of each token's code and [B] its largest value, where the backend counts them. */
   zerosPerToken?: Float32Array;
   codeMax?: Float32Array;

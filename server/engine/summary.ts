@@ -4,7 +4,7 @@ import type { ModelSummary } from '../protocol';
 import { codeWidth } from '../model/families/alpha';
 import { configSourceText, type LoadedModel } from './loadModel';
 
-export function modelSummary(model: LoadedModel, backend: Pick<Backend, 'name' | 'device'>): ModelSummary {
+export function modelSummary(model: Omit<LoadedModel, 'weights'>, backend: Pick<Backend, 'name' | 'device'>): ModelSummary {
   const c = model.config;
   return {
     family: model.family, codeDim: codeWidth(c),

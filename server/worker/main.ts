@@ -2,10 +2,9 @@
 // backend and runs every forward pass and measure, so that a native crash (onnxruntime, Dawn) takes
 // down only this process. It talks to the daemon over the IPC channel (server/worker/protocol.ts).
 import { basename } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import type { Backend } from '../backend/types';
 import { CancelledError } from '../engine/analyze';
+import { collectGarbage, collectYoungGarbage } from './collectGarbage';
 import { loadSpec } from './loader';
 import { modelOperations } from './operations';
 import type { DaemonToWorker, Inference, WorkerCall, WorkerErrorKind, WorkerToDaemon } from './protocol';
@@ -21,16 +20,6 @@ const controllers = new Map<number, AbortController>();
 
 // Test-only: simulates a native crash on a given input (CRATE_LENS_TEST_ABORT_ON=<image file name>).
 const abortOn = process.env.CRATE_LENS_TEST_ABORT_ON;
-
-/** A full collection, without a command-line flag (which the editor's own Node may not pass on). */
-function collectGarbage(): void {
-  try {
-    setFlagsFromString('--expose-gc');
-    (runInNewContext('gc') as () => void)();
-  } catch {
-    // Only memory is at stake: the collector runs on its own later.
-  }
-}
 
 function send(message: WorkerToDaemon): void {
   // The daemon is gone when the channel is: nothing is left to answer.
@@ -71,7 +60,7 @@ async function run(call: WorkerCall, signal: AbortSignal): Promise<WorkerToDaemo
       retire();
       const loaded = await loadSpec(call.params.model, log);
       retire();
-      slot = { generation: call.generation, backend: loaded.backend, ops: modelOperations(loaded.model, loaded.backend, queue), busy: 0, retired: false };
+      slot = { generation: call.generation, backend: loaded.backend, ops: modelOperations(loaded.dictionaries, loaded.backend, queue), busy: 0, retired: false };
       // The checkpoint's buffer and the model bytes are garbage once this returns: collect them before
       // the first forward pass, so the session's working memory does not stack on top of them.
       setImmediate(collectGarbage);
@@ -102,7 +91,18 @@ async function handle(call: WorkerCall): Promise<void> {
     send({ type: 'error', id: call.id, kind, message: (e as Error).message ?? String(e) });
   } finally {
     controllers.delete(call.id);
+    if (controllers.size === 0) scheduleIdleCollection();
   }
+}
+
+let idleCollection: NodeJS.Immediate | undefined;
+
+/** Frees the last passes' outputs once nothing is running (not between a batch's passes). */
+function scheduleIdleCollection(): void {
+  idleCollection ??= setImmediate(() => {
+    idleCollection = undefined;
+    if (controllers.size === 0) collectYoungGarbage();
+  });
 }
 
 process.on('message', (message: DaemonToWorker) => {

@@ -2,8 +2,7 @@
 // them over IPC, and tests call them in-process.
 import type { Backend } from '../backend/types';
 import { analyzeImages, CancelledError, prepareImageBytes } from '../engine/analyze';
-import { copyDictionaries, dictionaryStats } from '../engine/inspect';
-import type { LoadedModel } from '../engine/loadModel';
+import { dictionaryStats, type DictionarySource } from '../engine/inspect';
 import type { Inference } from './protocol';
 import { ForwardQueue } from './queue';
 import { ImageBatcher } from './batcher';
@@ -21,10 +20,12 @@ function queued(backend: Backend, queue: ForwardQueue, signal: AbortSignal | und
   });
 }
 
-export function modelOperations(loaded: LoadedModel, backend: Backend, queue = new ForwardQueue()): Inference {
-  // Only the config and copies of the dictionaries (for Inspect) are kept, not the loaded weights: the
-  // backend holds its own copy, so the checkpoint's buffer can be freed.
-  const dictionaries = copyDictionaries(loaded);
+/**
+ * `loaded` gives the config and the dictionaries (Inspect), which are kept: the inference worker passes
+ * copies of the dictionaries, so that the rest of the checkpoint is freed.
+ */
+export function modelOperations(loaded: DictionarySource, backend: Backend, queue = new ForwardQueue()): Inference {
+  const dictionaries = loaded;
   const model = { config: loaded.config };
   const batcher = new ImageBatcher(model, backend, queue);
   return {

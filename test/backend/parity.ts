@@ -4,7 +4,7 @@ import type { ForwardCapture, LayerCapture } from '../../server/backend/types';
 import { assertAbsolute, assertActivations } from '../golden/reference';
 
 const ATTENTION: (keyof LayerCapture)[] = ['attnCls', 'attnMean', 'attnMax', 'attnMin'];
-const ACTIVATIONS: (keyof LayerCapture)[] = ['istaOutput', 'inputSq', 'residualSq', 'stepSq', 'driveSq', 'gram'];
+const ACTIVATIONS = ['inputSq', 'residualSq', 'stepSq', 'driveSq', 'gram'] as const;
 
 export interface Parity {
   /** Largest |a - b| over attention probabilities. */
@@ -55,15 +55,17 @@ export function compareCaptures(actual: ForwardCapture, expected: ForwardCapture
       parity = mergeParity(parity, { ...NO_DIFFERENCE, attention: maxAbs(layer[key]!, expected.layers[l][key]!) });
     }
     for (const key of ACTIVATIONS) act(layer[key]!, expected.layers[l][key]!, `${what} layer ${l} ${key}`);
-    // The ISTA input is compared where both backends captured it.
-    const input = expected.layers[l].istaInput;
-    if (layer.istaInput && input) act(layer.istaInput, input, `${what} layer ${l} istaInput`);
+    // The ISTA input and output are compared where both backends captured them.
+    for (const key of ['istaInput', 'istaOutput'] as const) {
+      const a = layer[key], e = expected.layers[l][key];
+      if (a && e) act(a, e, `${what} layer ${l} ${key}`);
+    }
   });
   return parity;
 }
 
 export function exactlyEqual(actual: ForwardCapture, expected: ForwardCapture): boolean {
-  const same = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+  const same = (a: Float32Array | Uint8Array, b: Float32Array | Uint8Array) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
   return same(actual.logits, expected.logits) && same(actual.patchGram, expected.patchGram)
     && actual.layers.every((layer, l) => (Object.keys(layer) as (keyof LayerCapture)[]).every((k) => !!expected.layers[l][k] && same(layer[k]!, expected.layers[l][k]!)));
 }

@@ -52,8 +52,8 @@ function checkAgainstPyTorch(capture: ForwardCapture, model: LoadedModel, ref: R
       const where = `${r.image} layer ${k}`;
       const span = [i * tokens * dim, (i + 1) * tokens * dim] as const;
       assertActivations(capture.layers[k].istaInput!.subarray(...span), e.istaInput, `${where} istaInput`);
-      assertActivations(capture.layers[k].istaOutput.subarray(...span), e.istaOutput, `${where} istaOutput`);
-      parity = mergeParity(parity, { ...NO_DIFFERENCE, activations: Math.max(rel(capture.layers[k].istaInput!.subarray(...span), e.istaInput), rel(capture.layers[k].istaOutput.subarray(...span), e.istaOutput)) });
+      assertActivations(capture.layers[k].istaOutput!.subarray(...span), e.istaOutput, `${where} istaOutput`);
+      parity = mergeParity(parity, { ...NO_DIFFERENCE, activations: Math.max(rel(capture.layers[k].istaInput!.subarray(...span), e.istaInput), rel(capture.layers[k].istaOutput!.subarray(...span), e.istaOutput)) });
       const m = measures[k];
       m.clsAttention.forEach((row, h) => {
         assertAbsolute(row, e.clsAttention[h], 1e-6, `${where} clsAttention head ${h}`);

@@ -44,7 +44,7 @@ describe('webgpu backend: CRATE-alpha', async () => {
             r.layers.forEach((e, k) => {
               const where = `${r.image} layer ${k}`;
               assertActivations(g.layers[k].istaInput!.subarray(i * tokens * dim, (i + 1) * tokens * dim), e.istaInput, `${where} istaInput`);
-              assertActivations(g.layers[k].istaOutput.subarray(i * tokens * code, (i + 1) * tokens * code), e.istaOutput, `${where} istaOutput`);
+              assertActivations(g.layers[k].istaOutput!.subarray(i * tokens * code, (i + 1) * tokens * code), e.istaOutput, `${where} istaOutput`);
             });
             assertLayerMeasures(measures, r.layers, r.image);
             const last = measures[measures.length - 1];

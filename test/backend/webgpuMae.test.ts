@@ -68,7 +68,7 @@ describe('webgpu backend: CRATE-MAE encoder', async () => {
               const where = `${r.image} layer ${k}`;
               const span = [i * tokens * dim, (i + 1) * tokens * dim] as const;
               assertActivations(g.layers[k].istaInput!.subarray(...span), e.istaInput, `${where} istaInput`);
-              assertActivations(g.layers[k].istaOutput.subarray(...span), e.istaOutput, `${where} istaOutput`);
+              assertActivations(g.layers[k].istaOutput!.subarray(...span), e.istaOutput, `${where} istaOutput`);
             });
             assertLayerMeasures(measures, r.layers, r.image);
             const last = measures[measures.length - 1];

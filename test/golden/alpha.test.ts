@@ -59,7 +59,7 @@ for (const c of cases) {
           assertActivations(capture.logits.subarray(i * numClasses, (i + 1) * numClasses), r.logits, `${r.image} logits`);
           r.layers.forEach((l, k) => {
             assertActivations(capture.layers[k].istaInput!.subarray(i * tokens * dim, (i + 1) * tokens * dim), l.istaInput, `${r.image} layer ${k} istaInput`);
-            assertActivations(capture.layers[k].istaOutput.subarray(i * tokens * code, (i + 1) * tokens * code), l.istaOutput, `${r.image} layer ${k} istaOutput`);
+            assertActivations(capture.layers[k].istaOutput!.subarray(i * tokens * code, (i + 1) * tokens * code), l.istaOutput, `${r.image} layer ${k} istaOutput`);
           });
         });
       } finally {

@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { describe, it } from 'node:test';
 import { createCpuBackend } from '../../server/backend/cpu';
+import { sparsityStats } from '../../server/analysis/sparsity';
 import { analyzeImages } from '../../server/engine/analyze';
 import { loadModel } from '../../server/engine/loadModel';
 import { decodeImage, modelView, toInputTensor } from '../../server/image';
@@ -44,7 +45,11 @@ for (const c of goldenCases()) {
           r.layers.forEach((l, k) => {
             const span = [i * tokens * dim, (i + 1) * tokens * dim] as const;
             assertActivations(capture.layers[k].istaInput!.subarray(...span), l.istaInput, `${r.image} layer ${k} istaInput`);
-            assertActivations(capture.layers[k].istaOutput.subarray(...span), l.istaOutput, `${r.image} layer ${k} istaOutput`);
+            assertActivations(capture.layers[k].istaOutput!.subarray(...span), l.istaOutput, `${r.image} layer ${k} istaOutput`);
+            // The graph's zero counts, maxima and histogram bins say what the code itself says.
+            const { istaOutput, codeBins, zerosPerToken, codeMax } = capture.layers[k];
+            assert.ok(codeBins && zerosPerToken && codeMax, 'the CPU graph counts the code');
+            assert.deepEqual(sparsityStats({ codeBins, zerosPerToken, codeMax }, i, tokens, dim), sparsityStats({ istaOutput }, i, tokens, dim), `${r.image} layer ${k} sparsity and histogram`);
           });
         });
       } finally {

@@ -55,7 +55,7 @@ async function compareWithReference(model: LoadedModel, ref: VariantReference): 
       r.layers.forEach((l, k) => {
         const span = [i * tokens * dim, (i + 1) * tokens * dim] as const;
         assertActivations(capture.layers[k].istaInput!.subarray(...span), l.istaInput, `${r.image} layer ${k} istaInput`);
-        assertActivations(capture.layers[k].istaOutput.subarray(...span), l.istaOutput, `${r.image} layer ${k} istaOutput`);
+        assertActivations(capture.layers[k].istaOutput!.subarray(...span), l.istaOutput, `${r.image} layer ${k} istaOutput`);
       });
     });
     const results = await analyzeImages(model, backend, ref.results.map((r) => imagePath(r.image)));

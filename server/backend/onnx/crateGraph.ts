@@ -52,7 +52,7 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, opti
     z = g.op('Relu', [g.op('Add', [xIn, update])]);
     if (captures) {
       const residual = g.op('Sub', [xIn, timesTransposed(z, dict, dim, dim, tokens)]);
-      codeCaptures(g, out, z, dim, tokens, { input: xIn, residual, step, drive: g.op('MatMul', [xIn, dict]) });
+      codeCaptures(g, out, z, dim, tokens, { input: xIn, residual, step, drive: g.op('MatMul', [xIn, dict]) }, !!options.activations);
       if (options.activations) out('istaInput', xIn, [tokens, dim]);
     }
   });

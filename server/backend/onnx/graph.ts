@@ -1,13 +1,13 @@
 // Builds ONNX graphs node by node and serialises them to ModelProto bytes.
 import { bytes, encodeMessage, f32, int, msg, str, type Message } from './protobuf';
 
-const enum DataType { FLOAT = 1, INT64 = 7, BOOL = 9 }
+const enum DataType { FLOAT = 1, UINT8 = 2, INT64 = 7, BOOL = 9 }
 const enum AttrType { FLOAT = 1, INT = 2, GRAPH = 5, INTS = 7 }
 
 /** Attribute values: numbers are ints unless wrapped as `{ float }`; `{ graph }` is a subgraph (If branches). */
 export type Attr = number | number[] | { float: number } | { graph: Message };
 
-export interface ValueSpec { name: string; dims: (number | string)[]; type?: 'float' | 'bool' }
+export interface ValueSpec { name: string; dims: (number | string)[]; type?: 'float' | 'bool' | 'uint8' }
 
 export class GraphBuilder {
   private readonly nodes: Message[] = [];
@@ -105,7 +105,7 @@ function attribute(name: string, value: Attr): Message {
 
 /** A value's name and type; `withShape` false leaves the shape unstated (branch outputs vary in shape). */
 function valueInfo(spec: ValueSpec, withShape = true): Message {
-  const elem = int(1, spec.type === 'bool' ? DataType.BOOL : DataType.FLOAT);
+  const elem = int(1, spec.type === 'bool' ? DataType.BOOL : spec.type === 'uint8' ? DataType.UINT8 : DataType.FLOAT);
   const dims = spec.dims.map((d) => msg(1, typeof d === 'number' ? [int(1, d)] : [str(2, d)]));
   return [str(1, spec.name), msg(2, [msg(1, withShape ? [elem, msg(2, dims)] : [elem])])];
 }

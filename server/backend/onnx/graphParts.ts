@@ -3,18 +3,21 @@
 // Gram matrix and the pooling.
 import type { CrateConfig } from '../../model/config';
 import type { Tensor } from '../../model/weights';
-import type { GraphBuilder } from './graph';
+import { HISTOGRAM_BINS } from '../../analysis/sparsity';
+import type { GraphBuilder, ValueSpec } from './graph';
 
-export const LAYER_OUTPUTS = ['attnCls', 'attnMean', 'attnMax', 'attnMin', 'istaOutput', 'zerosPerToken', 'codeMax', 'inputSq', 'residualSq', 'stepSq', 'driveSq', 'gram'] as const;
-export type LayerOutput = (typeof LAYER_OUTPUTS)[number] | 'istaInput';
+export const LAYER_OUTPUTS = ['attnCls', 'attnMean', 'attnMax', 'attnMin', 'codeBins', 'zerosPerToken', 'codeMax', 'inputSq', 'residualSq', 'stepSq', 'driveSq', 'gram'] as const;
+/** Exported only by a graph built with `activations`: the [B, T, *] ISTA input and output whole. */
+export const ACTIVATION_OUTPUTS = ['istaInput', 'istaOutput'] as const;
+export type LayerOutput = (typeof LAYER_OUTPUTS)[number] | (typeof ACTIVATION_OUTPUTS)[number];
 
 export function layerOutputName(layer: number, output: LayerOutput): string { return `l${layer}_${output}`; }
 
 /** Exports one layer's capture under its stable name (a no-op when the graph has no captures). */
-export type CaptureSink = (name: LayerOutput, value: string, dims: (number | string)[]) => void;
+export type CaptureSink = (name: LayerOutput, value: string, dims: (number | string)[], type?: ValueSpec['type']) => void;
 
 export function captureSink(g: GraphBuilder, layer: number, enabled: boolean): CaptureSink {
-  return (name, value, dims) => { if (enabled) g.output(value, { name: layerOutputName(layer, name), dims: ['batch', ...dims] }); };
+  return (name, value, dims, type) => { if (enabled) g.output(value, { name: layerOutputName(layer, name), dims: ['batch', ...dims], type }); };
 }
 
 export interface GraphShape { tokens: number; patches: number; heads: number; dimHead: number }
@@ -80,16 +83,23 @@ export function mssa(g: GraphBuilder, w: string, s: GraphShape, extremes: string
 export interface CodeNorms { input: string; residual: string; step: string; drive: string }
 
 /**
- * The sparse code [B, T, width] itself, its zeros per token and largest value (counted here, vectorised:
- * a JS loop over half-zero data mispredicts every other branch), and the per-token squared norms of
- * `norms`: the [B, T, *] tensors behind them stay inside the graph.
+ * What the measures read of the sparse code [B, T, width], counted here (vectorised: a JS loop over
+ * half-zero data mispredicts every other branch): its zeros per token, its largest value per image and
+ * each value's histogram bin (uint8, a quarter of the code's bytes); the code itself only with
+ * `activations`. Also the per-token squared norms of `norms`: the [B, T, *] tensors behind them stay
+ * inside the graph.
  */
-export function codeCaptures(g: GraphBuilder, out: CaptureSink, code: string, width: number, tokens: number, norms: CodeNorms): void {
+export function codeCaptures(g: GraphBuilder, out: CaptureSink, code: string, width: number, tokens: number, norms: CodeNorms, activations: boolean): void {
   const perToken = (t: string) => g.op('ReduceSumSquare', [t], { axes: [2], keepdims: 0 });
-  out('istaOutput', code, [tokens, width]);
+  if (activations) out('istaOutput', code, [tokens, width]);
   const isZero = g.op('Cast', [g.op('Equal', [code, g.scalar(0)])], { to: 1 });
   out('zerosPerToken', g.op('ReduceSum', [isZero, g.ints([2])], { keepdims: 0 }), [tokens]);
-  out('codeMax', g.op('ReduceMax', [code], { axes: [1, 2], keepdims: 0 }), []);
+  const max = g.op('ReduceMax', [code], { axes: [1, 2], keepdims: 1 });
+  out('codeMax', g.op('Reshape', [max, g.ints([-1])]), []);
+  // bin = min(floor(v * bins / max), bins - 1), all in float32 (sparsity.ts); an all-zero code has scale 0.
+  const scale = g.op('Where', [g.op('Greater', [max, g.scalar(0)]), g.op('Div', [g.scalar(HISTOGRAM_BINS), max]), g.scalar(0)]);
+  const bin = g.op('Min', [g.op('Floor', [g.op('Mul', [code, scale])]), g.scalar(HISTOGRAM_BINS - 1)]);
+  out('codeBins', g.op('Cast', [bin], { to: 2 }), [tokens, width], 'uint8');
   out('inputSq', perToken(norms.input), [tokens]);
   out('stepSq', perToken(norms.step), [tokens]);
   out('driveSq', perToken(norms.drive), [tokens]);

@@ -49,7 +49,7 @@ export function workFloats(s: Shapes): Record<WorkBuffer, number> {
 }
 
 // Zeros and maxima of the codes are counted from the read-back code itself.
-export type CaptureKey = Exclude<keyof LayerCapture, 'zerosPerToken' | 'codeMax'>;
+export type CaptureKey = Exclude<keyof LayerCapture, 'zerosPerToken' | 'codeMax' | 'codeBins'>;
 /** What each layer reads back; the ISTA input always comes along (a GPU pass reads it for free next to the rest). */
 export const CAPTURE_KEYS: readonly CaptureKey[] = [
   'attnCls', 'attnMean', 'attnMax', 'attnMin', 'istaInput', 'istaOutput', 'inputSq', 'residualSq', 'stepSq', 'driveSq', 'gram',
