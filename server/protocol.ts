@@ -30,6 +30,10 @@ export interface ModelSummary {
   device: string;
 }
 
+/**
+ * The ISTA output's values: `counts` has 32 bins over (0, max], a positive value v in bin
+ * min(floor(v * fround(32 / max)), 31) computed in float32; the `zeros` are counted apart.
+ */
 export interface HistogramResult { max: number; counts: number[]; zeros: number }
 
 export interface LayerResult {
