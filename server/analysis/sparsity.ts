@@ -26,10 +26,10 @@ export type CodeSource = Pick<LayerCapture, 'istaOutput' | 'codeBins' | 'zerosPe
 
 /**
  * Image `image`'s code, [T, dim]. A positive value v falls in bin min(floor(v * s), bins - 1) with
- * s = bins / max, both products rounded to float32 (the CPU graph counts bins in float32; this
- * reproduces them bit for bit from the values).
+ * bins = HISTOGRAM_BINS and s = bins / max, both products rounded to float32 (the CPU graph counts
+ * bins in float32; this reproduces them bit for bit from the values).
  */
-export function sparsityStats(source: CodeSource, image: number, tokens: number, dim: number, bins = HISTOGRAM_BINS): SparsityStats {
+export function sparsityStats(source: CodeSource, image: number, tokens: number, dim: number): SparsityStats {
   const size = tokens * dim;
   const offset = image * size;
   const values = source.istaOutput;
@@ -38,15 +38,14 @@ export function sparsityStats(source: CodeSource, image: number, tokens: number,
     : countCode(values!, offset, tokens, dim);
   const { zerosPerToken, max } = counted;
   const zeroCount = zerosPerToken.reduce((a, b) => a + b, 0);
-  const counts = source.codeBins && bins === HISTOGRAM_BINS
-    ? countBins(source.codeBins, offset, size, bins)
-    : binValues(values!, offset, size, max, bins);
+  const counts = source.codeBins ? countBins(source.codeBins, offset, size) : binValues(values!, offset, size, max);
   // Zeros fall in bin 0 (both ways above); they are reported apart.
   counts[0] -= zeroCount;
   return { zeroCount, sparsity: zeroCount / size, zerosPerToken, histogram: { max, counts: Array.from(counts), zeros: zeroCount } };
 }
 
-function countBins(binOf: Uint8Array, offset: number, size: number, bins: number): Int32Array {
+function countBins(binOf: Uint8Array, offset: number, size: number): Int32Array {
+  const bins = HISTOGRAM_BINS;
   // Four interleaved tallies: runs of equal bins (zeros) would otherwise wait on one counter's store.
   const tallies = new Int32Array(4 * bins);
   let i = offset;
@@ -63,7 +62,8 @@ function countBins(binOf: Uint8Array, offset: number, size: number, bins: number
   return counts;
 }
 
-function binValues(code: Float32Array, offset: number, size: number, max: number, bins: number): Int32Array {
+function binValues(code: Float32Array, offset: number, size: number, max: number): Int32Array {
+  const bins = HISTOGRAM_BINS;
   const counts = new Int32Array(bins);
   const scale = max > 0 ? Math.fround(bins / max) : 0;
   for (let i = offset, end = offset + size; i < end; i++) {

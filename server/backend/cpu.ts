@@ -61,18 +61,17 @@ export async function createBareCpuSession(config: CrateConfig, weights: ModelWe
  * to them (the session's creation is the peak of a model load).
  */
 function writeSessionSource(bytes: Uint8Array): { source: string | Uint8Array; remove(): void } {
+  let dir: string | undefined;
+  const removeDir = (folder: string) => { try { rmSync(folder, { recursive: true, force: true }); } catch { /* a leftover temp file only */ } };
   try {
-    const dir = mkdtempSync(join(tmpdir(), 'crate-lens-model-'));
-    const remove = () => { try { rmSync(dir, { recursive: true, force: true }); } catch { /* a leftover temp file only */ } };
-    try {
-      writeFileSync(join(dir, 'model.onnx'), bytes, { mode: 0o600 });
-    } catch {
-      remove();
-      return { source: bytes, remove: () => {} };
-    }
-    return { source: join(dir, 'model.onnx'), remove };
+    dir = mkdtempSync(join(tmpdir(), 'crate-lens-model-'));
+    const file = join(dir, 'model.onnx');
+    writeFileSync(file, bytes, { mode: 0o600 });
+    const folder = dir;
+    return { source: file, remove: () => removeDir(folder) };
   } catch {
     // No writable temp folder (or it is full): hand the bytes over directly, at the cost of the peak.
+    if (dir) removeDir(dir);
     return { source: bytes, remove: () => {} };
   }
 }

@@ -4,7 +4,7 @@
 import { basename } from 'node:path';
 import type { Backend } from '../backend/types';
 import { CancelledError } from '../engine/analyze';
-import { collectGarbage, collectYoungGarbage } from './collectGarbage';
+import { collectYoungGarbage } from './collectGarbage';
 import { loadSpec } from './loader';
 import { modelOperations } from './operations';
 import type { DaemonToWorker, Inference, WorkerCall, WorkerErrorKind, WorkerToDaemon } from './protocol';
@@ -61,9 +61,6 @@ async function run(call: WorkerCall, signal: AbortSignal): Promise<WorkerToDaemo
       const loaded = await loadSpec(call.params.model, log);
       retire();
       slot = { generation: call.generation, backend: loaded.backend, ops: modelOperations(loaded.dictionaries, loaded.backend, queue), busy: 0, retired: false };
-      // The checkpoint's buffer and the model bytes are garbage once this returns: collect them before
-      // the first forward pass, so the session's working memory does not stack on top of them.
-      setImmediate(collectGarbage);
       return { type: 'result', id, method: 'load', result: loaded.info };
     }
     case 'analyseImage':

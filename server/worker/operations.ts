@@ -21,12 +21,11 @@ function queued(backend: Backend, queue: ForwardQueue, signal: AbortSignal | und
 }
 
 /**
- * `loaded` gives the config and the dictionaries (Inspect), which are kept: the inference worker passes
- * copies of the dictionaries, so that the rest of the checkpoint is freed.
+ * `dictionaries` gives the config and the dictionaries (Inspect), which are kept: the inference worker
+ * passes copies of the dictionaries, so that the rest of the checkpoint is freed.
  */
-export function modelOperations(loaded: DictionarySource, backend: Backend, queue = new ForwardQueue()): Inference {
-  const dictionaries = loaded;
-  const model = { config: loaded.config };
+export function modelOperations(dictionaries: DictionarySource, backend: Backend, queue = new ForwardQueue()): Inference {
+  const model = { config: dictionaries.config };
   const batcher = new ImageBatcher(model, backend, queue);
   return {
     async analyseImage(path, bytes, signal) {

@@ -45,8 +45,7 @@ export function buildAlphaGraph(config: CrateConfig, weights: AlphaWeights, opti
     if (captures) {
       // reconstructionError = ||x - z2 D^T|| / ||x||; istaResidual = ||(z1 D^T - x) D|| / ||x D||.
       const residual = g.op('Sub', [xIn, timesTransposed(z2, dict, code, dim, tokens)]);
-      codeCaptures(g, out, z2, code, tokens, { input: xIn, residual, step: grad, drive }, !!options.activations);
-      if (options.activations) out('istaInput', xIn, [tokens, dim]);
+      codeCaptures(g, out, z2, { width: code, inputWidth: dim, tokens }, { input: xIn, residual, step: grad, drive }, !!options.activations);
     }
   });
 

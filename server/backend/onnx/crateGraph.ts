@@ -7,7 +7,7 @@ import { captureSink, codeCaptures, graphOps, graphShape, mssa, patchGramOutput,
 export interface GraphOptions {
   /** Export every per-layer capture (default); without, the graph computes the logits alone. */
   captures?: boolean;
-  /** Also export each layer's ISTA input x = LN2(z + MSSA(z)) whole, [B, T, dim] (reference checks). */
+  /** Also export each layer's ISTA input x = LN2(z + MSSA(z)) and sparse code whole, [B, T, *] (reference checks). */
   activations?: boolean;
 }
 
@@ -52,8 +52,7 @@ export function buildCrateGraph(config: CrateConfig, weights: CrateWeights, opti
     z = g.op('Relu', [g.op('Add', [xIn, update])]);
     if (captures) {
       const residual = g.op('Sub', [xIn, timesTransposed(z, dict, dim, dim, tokens)]);
-      codeCaptures(g, out, z, dim, tokens, { input: xIn, residual, step, drive: g.op('MatMul', [xIn, dict]) }, !!options.activations);
-      if (options.activations) out('istaInput', xIn, [tokens, dim]);
+      codeCaptures(g, out, z, { width: dim, inputWidth: dim, tokens }, { input: xIn, residual, step, drive: g.op('MatMul', [xIn, dict]) }, !!options.activations);
     }
   });
 

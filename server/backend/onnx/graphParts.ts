@@ -85,17 +85,24 @@ export function mssa(g: GraphBuilder, w: string, s: GraphShape, extremes: string
 /** The per-token tensors whose squared norms the measures divide (see LayerCapture). */
 export interface CodeNorms { input: string; residual: string; step: string; drive: string }
 
+/** The code's width, the ISTA input's width (the model's dim) and the token count. */
+export interface CodeShape { width: number; inputWidth: number; tokens: number }
+
 /**
  * What the measures read of the sparse code [B, T, width], counted here (vectorised: a JS loop over
  * half-zero data mispredicts every other branch): its zeros per token, its largest value per image and
- * each value's histogram bin (uint8, a quarter of the code's bytes); the code itself only with
- * `activations`. Also the per-token squared norms of `norms`: the [B, T, *] tensors behind them stay
- * inside the graph.
+ * each value's histogram bin (uint8, a quarter of the code's bytes); the code and the ISTA input
+ * (`norms.input`, [B, T, inputWidth]) themselves only with `activations`. Also the per-token squared
+ * norms of `norms`: the [B, T, *] tensors behind them stay inside the graph.
  */
-export function codeCaptures(g: GraphBuilder, out: CaptureSink, code: string, width: number, tokens: number, norms: CodeNorms, activations: boolean): void {
+export function codeCaptures(g: GraphBuilder, out: CaptureSink, code: string, shape: CodeShape, norms: CodeNorms, activations: boolean): void {
+  const { width, inputWidth, tokens } = shape;
   // Mul + ReduceSum: onnxruntime's ReduceSumSquare over the last axis is about 2.5x slower.
   const perToken = (t: string) => g.op('ReduceSum', [g.op('Mul', [t, t]), g.ints([2])], { keepdims: 0 });
-  if (activations) out('istaOutput', code, [tokens, width]);
+  if (activations) {
+    out('istaInput', norms.input, [tokens, inputWidth]);
+    out('istaOutput', code, [tokens, width]);
+  }
   const isZero = g.op('Cast', [g.op('Equal', [code, g.scalar(0)])], { to: 1 });
   out('zerosPerToken', g.op('ReduceSum', [isZero, g.ints([2])], { keepdims: 0 }), [tokens]);
   const max = g.op('ReduceMax', [code], { axes: [1, 2], keepdims: 1 });
