@@ -3,7 +3,6 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { pickAdapter, useSoftwareVulkan } from '../../server/backend/webgpu';
-import type { Reference } from '../golden/reference';
 
 // On import, before any GPU object exists: the Vulkan loader reads its environment once.
 const vulkan = useSoftwareVulkan();
@@ -22,10 +21,3 @@ export async function adapterOrSkip(): Promise<Awaited<ReturnType<typeof pickAda
   return undefined;
 }
 
-/** A reference's preprocessed inputs as one [B, C, S, S] batch. */
-export function batchOf(ref: Reference): Float32Array {
-  const inputs = ref.results.map((r) => Float32Array.from(r.input));
-  const out = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
-  inputs.forEach((x, i) => out.set(x, i * x.length));
-  return out;
-}

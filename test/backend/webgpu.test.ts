@@ -5,7 +5,7 @@ import { describe, it, type TestContext } from 'node:test';
 import { createCpuBackend } from '../../server/backend/cpu';
 import type { Backend, ForwardCapture } from '../../server/backend/types';
 import { createWebGpuBackend, pickAdapter, type WebGpuBackendOptions } from '../../server/backend/webgpu';
-import { adapterOrSkip, batchOf } from './gpuTestSetup';
+import { adapterOrSkip } from './gpuTestSetup';
 import { layerMeasures, rollout } from '../../server/analysis/measures';
 import { shapesOf, workFloats } from '../../server/backend/webgpu/layout';
 import { analyzeImages } from '../../server/engine/analyze';
@@ -13,7 +13,7 @@ import { loadModel, type LoadedModel } from '../../server/engine/loadModel';
 import { presetConfig } from '../../server/model/config';
 import {
   assertAbsolute, assertActivations, assertMask, assertRelative, assertZeroCount,
-  checkpointPath, configPath, goldenCases, imagePath, reference, type Reference,
+  batchOf, checkpointPath, configPath, goldenCases, imagePath, reference, REFERENCE_ROLLOUTS, type Reference,
 } from '../golden/reference';
 import { compareCaptures, exactlyEqual, formatParity, mergeParity, NO_DIFFERENCE, type Parity } from './parity';
 import { randomInput, randomWeights } from './randomModel';
@@ -70,7 +70,7 @@ function checkAgainstPyTorch(capture: ForwardCapture, model: LoadedModel, ref: R
     const last = measures[measures.length - 1];
     last.dinoMask.forEach((mask, h) => assertMask(mask, r.dinoMask[h], `${r.image} dinoMask head ${h}`));
     assertMask(last.dinoMaskMerged, r.dinoMaskMerged, `${r.image} dinoMaskMerged`);
-    for (const [key, fusion, discard] of [['mean_0', 'mean', 0], ['max_0.9', 'max', 0.9], ['min_0.5', 'min', 0.5]] as const) {
+    for (const [key, fusion, discard] of REFERENCE_ROLLOUTS) {
       assertAbsolute(rollout(capture, i, config, fusion, discard).cls, r.rollout[key], 1e-4, `${r.image} rollout ${key}`);
     }
   });

@@ -9,11 +9,12 @@ import { layerMeasures, rollout } from '../../server/analysis/measures';
 import { createCpuBackend } from '../../server/backend/cpu';
 import { chooseBackend } from '../../server/backend/select';
 import { createWebGpuBackend } from '../../server/backend/webgpu';
-import { adapterOrSkip, batchOf } from './gpuTestSetup';
+import { adapterOrSkip } from './gpuTestSetup';
 import { loadModel } from '../../server/engine/loadModel';
 import { codeWidth } from '../../server/model/families/alpha';
 import {
-  assertLayerMeasures, assertAbsolute, assertActivations, assertMask, checkpointPath, FIXTURES, imagePath, reference, type GoldenCase,
+  assertLayerMeasures, assertAbsolute, assertActivations, assertCapturedActivations, assertMask, batchOf, checkpointPath, FIXTURES, imagePath, reference, REFERENCE_ROLLOUTS,
+  type GoldenCase,
 } from '../golden/reference';
 import { compareCaptures, formatParity } from './parity';
 
@@ -37,19 +38,13 @@ describe('webgpu backend: CRATE-alpha', async () => {
           t.diagnostic(`vs CPU: ${formatParity(vsCpu)}`);
           const tokens = (config.imageSize / config.patchSize) ** 2 + 1;
           const { dim, numClasses } = config;
-          const code = codeWidth(config);
+          assertCapturedActivations(g, ref.results, { tokens, dim, code: codeWidth(config), numClasses });
           ref.results.forEach((r, i) => {
-            assertActivations(g.logits.subarray(i * numClasses, (i + 1) * numClasses), r.logits, `${r.image} logits`);
             const measures = layerMeasures(g, i, config, 0.6);
-            r.layers.forEach((e, k) => {
-              const where = `${r.image} layer ${k}`;
-              assertActivations(g.layers[k].istaInput!.subarray(i * tokens * dim, (i + 1) * tokens * dim), e.istaInput, `${where} istaInput`);
-              assertActivations(g.layers[k].istaOutput!.subarray(i * tokens * code, (i + 1) * tokens * code), e.istaOutput, `${where} istaOutput`);
-            });
             assertLayerMeasures(measures, r.layers, r.image);
             const last = measures[measures.length - 1];
             last.dinoMask.forEach((mask, h) => assertMask(mask, r.dinoMask[h], `${r.image} dinoMask head ${h}`));
-            for (const [key, fusion, discard] of [['mean_0', 'mean', 0], ['max_0.9', 'max', 0.9], ['min_0.5', 'min', 0.5]] as const) {
+            for (const [key, fusion, discard] of REFERENCE_ROLLOUTS) {
               assertAbsolute(rollout(g, i, config, fusion, discard).cls, r.rollout[key], 1e-4, `${r.image} rollout ${key}`);
             }
           });

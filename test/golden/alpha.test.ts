@@ -12,7 +12,8 @@ import { modelSummary } from '../../server/engine/summary';
 import { codeWidth } from '../../server/model/families/alpha';
 import { alphaPresetConfig } from '../../server/model/families/alphaConfig';
 import {
-  assertLayerMeasures, assertAbsolute, assertActivations, assertMask, assertRelative, assertZeroCount, checkpointPath, FIXTURES, imagePath, reference, type GoldenCase,
+  assertAbsolute, assertActivations, assertAnalysisMatches, assertCapturedActivations, assertOtherRollouts, assertRelative, assertZeroCount, checkpointPath, FIXTURES, imagePath,
+  reference, batchOf, type GoldenCase,
 } from './reference';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -49,19 +50,9 @@ for (const c of cases) {
     it('captures activations equal to PyTorch (batched)', async () => {
       const backend = await createCpuBackend(model.config, model.weights, { threads: 1 });
       try {
-        const inputs = ref.results.map((r) => Float32Array.from(r.input));
-        const batch = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
-        inputs.forEach((x, i) => batch.set(x, i * x.length));
-        const capture = await backend.forward(batch, inputs.length, { activations: true });
+        const capture = await backend.forward(batchOf(ref), ref.results.length, { activations: true });
         const { numClasses, dim } = model.config;
-        const code = codeWidth(model.config);
-        ref.results.forEach((r, i) => {
-          assertActivations(capture.logits.subarray(i * numClasses, (i + 1) * numClasses), r.logits, `${r.image} logits`);
-          r.layers.forEach((l, k) => {
-            assertActivations(capture.layers[k].istaInput!.subarray(i * tokens * dim, (i + 1) * tokens * dim), l.istaInput, `${r.image} layer ${k} istaInput`);
-            assertActivations(capture.layers[k].istaOutput!.subarray(i * tokens * code, (i + 1) * tokens * code), l.istaOutput, `${r.image} layer ${k} istaOutput`);
-          });
-        });
+        assertCapturedActivations(capture, ref.results, { tokens, dim, code: codeWidth(model.config), numClasses });
       } finally {
         await backend.dispose();
       }
@@ -73,23 +64,13 @@ for (const c of cases) {
         const results = await analyzeImages(model, backend, ref.results.map((r) => imagePath(r.image)), { batchSize: 2 });
         results.forEach((result, i) => {
           const r = ref.results[i];
-          assert.equal(result.error, undefined);
-          assertActivations(result.logits!, r.logits, `${r.image} logits`);
-          assert.deepEqual(result.top!.map((t) => t.index), r.top.slice(0, result.top!.length).map((t) => t.index), `${r.image} top-k order`);
-          assertLayerMeasures(result.layers!, r.layers, r.image);
+          assertAnalysisMatches(result, r);
           result.layers!.forEach((layer, k) => {
             assertAbsolute([layer.sparsity], [layer.zeroCount / r.layers[k].istaOutput.length], 1e-12, `${r.image} layer ${k} sparsity over the 4 dim code`);
             assert.equal(layer.zerosPerToken.length, tokens);
           });
-          const last = result.layers![result.layers!.length - 1];
-          last.dinoMask.forEach((m, h) => assertMask(m, r.dinoMask[h], `${r.image} dinoMask head ${h}`));
-          assertMask(last.dinoMaskMerged, r.dinoMaskMerged, `${r.image} dinoMaskMerged`);
-          assertAbsolute(result.rollout!.cls, r.rollout['mean_0'], 1e-4, `${r.image} rollout mean`);
         });
-        for (const [key, fusion, discard] of [['max_0.9', 'max', 0.9], ['min_0.5', 'min', 0.5]] as const) {
-          const rolled = await analyzeImages(model, backend, ref.results.map((r) => imagePath(r.image)), { rolloutFusion: fusion, rolloutDiscard: discard });
-          rolled.forEach((result, i) => assertAbsolute(result.rollout!.cls, ref.results[i].rollout[key], 1e-4, `${ref.results[i].image} rollout ${key}`));
-        }
+        await assertOtherRollouts(model, backend, ref.results);
       } finally {
         await backend.dispose();
       }

@@ -8,7 +8,7 @@ import { analyzeImages } from '../../server/engine/analyze';
 import { loadModel } from '../../server/engine/loadModel';
 import { decodeImage, modelView, toInputTensor } from '../../server/image';
 import {
-  assertLayerMeasures, assertAbsolute, assertActivations, assertMask, checkpointPath, configPath, goldenCases, imagePath, reference,
+  assertAbsolute, assertAnalysisMatches, assertCapturedActivations, assertOtherRollouts, checkpointPath, configPath, goldenCases, imagePath, reference, batchOf,
 } from './reference';
 
 for (const c of goldenCases()) {
@@ -34,23 +34,14 @@ for (const c of goldenCases()) {
     it('captures activations equal to PyTorch (batched)', async () => {
       const backend = await createCpuBackend(model.config, model.weights);
       try {
-        const inputs = ref.results.map((r) => Float32Array.from(r.input));
-        const batch = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
-        inputs.forEach((x, i) => batch.set(x, i * x.length));
-        const capture = await backend.forward(batch, inputs.length, { activations: true });
+        const capture = await backend.forward(batchOf(ref), ref.results.length, { activations: true });
         const { numClasses, dim } = model.config;
         const tokens = (model.config.imageSize / model.config.patchSize) ** 2 + 1;
-        ref.results.forEach((r, i) => {
-          assertActivations(capture.logits.subarray(i * numClasses, (i + 1) * numClasses), r.logits, `${r.image} logits`);
-          r.layers.forEach((l, k) => {
-            const span = [i * tokens * dim, (i + 1) * tokens * dim] as const;
-            assertActivations(capture.layers[k].istaInput!.subarray(...span), l.istaInput, `${r.image} layer ${k} istaInput`);
-            assertActivations(capture.layers[k].istaOutput!.subarray(...span), l.istaOutput, `${r.image} layer ${k} istaOutput`);
-            // The graph's zero counts, maxima and histogram bins say what the code itself says.
-            const { istaOutput, codeBins, zerosPerToken, codeMax } = capture.layers[k];
-            assert.ok(codeBins && zerosPerToken && codeMax, 'the CPU graph counts the code');
-            assert.deepEqual(sparsityStats({ codeBins, zerosPerToken, codeMax }, i, tokens, dim), sparsityStats({ istaOutput }, i, tokens, dim), `${r.image} layer ${k} sparsity and histogram`);
-          });
+        assertCapturedActivations(capture, ref.results, { tokens, dim, code: dim, numClasses }, (i, k) => {
+          // The graph's zero counts, maxima and histogram bins say what the code itself says.
+          const { istaOutput, codeBins, zerosPerToken, codeMax } = capture.layers[k];
+          assert.ok(codeBins && zerosPerToken && codeMax, 'the CPU graph counts the code');
+          assert.deepEqual(sparsityStats({ codeBins, zerosPerToken, codeMax }, i, tokens, dim), sparsityStats({ istaOutput }, i, tokens, dim), `${ref.results[i].image} layer ${k} sparsity and histogram`);
         });
       } finally {
         await backend.dispose();
@@ -61,18 +52,7 @@ for (const c of goldenCases()) {
       const backend = await createCpuBackend(model.config, model.weights);
       try {
         const results = await analyzeImages(model, backend, ref.results.map((r) => imagePath(r.image)), { batchSize: 2 });
-        results.forEach((result, i) => {
-          const r = ref.results[i];
-          assert.equal(result.error, undefined);
-          assertActivations(result.logits!, r.logits, `${r.image} logits`);
-          assert.deepEqual(result.top!.map((t) => t.index), r.top.slice(0, result.top!.length).map((t) => t.index), `${r.image} top-k order`);
-          assertAbsolute(result.top!.map((t) => t.probability), r.top.slice(0, result.top!.length).map((t) => t.probability), 1e-5, `${r.image} top-k probabilities`);
-          assertLayerMeasures(result.layers!, r.layers, r.image);
-          const last = result.layers![result.layers!.length - 1];
-          last.dinoMask.forEach((m, h) => assertMask(m, r.dinoMask[h], `${r.image} dinoMask head ${h}`));
-          assertMask(last.dinoMaskMerged, r.dinoMaskMerged, `${r.image} dinoMaskMerged`);
-          assertAbsolute(result.rollout!.cls, r.rollout['mean_0'], 1e-4, `${r.image} rollout mean`);
-        });
+        results.forEach((result, i) => assertAnalysisMatches(result, ref.results[i]));
       } finally {
         await backend.dispose();
       }
@@ -81,10 +61,7 @@ for (const c of goldenCases()) {
     it('computes rollout for every head fusion and discard ratio', async () => {
       const backend = await createCpuBackend(model.config, model.weights);
       try {
-        for (const [key, fusion, discard] of [['max_0.9', 'max', 0.9], ['min_0.5', 'min', 0.5]] as const) {
-          const results = await analyzeImages(model, backend, ref.results.map((r) => imagePath(r.image)), { rolloutFusion: fusion, rolloutDiscard: discard });
-          results.forEach((result, i) => assertAbsolute(result.rollout!.cls, ref.results[i].rollout[key], 1e-4, `${ref.results[i].image} rollout ${key}`));
-        }
+        await assertOtherRollouts(model, backend, ref.results);
       } finally {
         await backend.dispose();
       }

@@ -2,6 +2,9 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Backend, ForwardCapture } from '../../server/backend/types';
+import { analyzeImages, type ModelForAnalysis } from '../../server/engine/analyze';
+import type { ImageResult } from '../../server/protocol';
 
 export const FIXTURES = join(__dirname, '..', 'fixtures');
 
@@ -79,4 +82,60 @@ export function assertLayerMeasures(layers: readonly MeasuredLayer[], expected: 
     assertRelative(layer.istaResidual, e.istaResidual, 1e-5, `${where} istaResidual`);
     assertRelative(layer.codingRate, e.codingRate, 1e-5, `${where} codingRate`);
   });
+}
+
+/** The reference images' inputs as one batch, in order. */
+export function batchOf(ref: Pick<Reference, 'results'>): Float32Array {
+  const size = ref.results[0].input.length;
+  const batch = new Float32Array(ref.results.length * size);
+  ref.results.forEach((r, i) => batch.set(r.input, i * size));
+  return batch;
+}
+
+/** Widths of a captured forward pass: tokens, the ISTA input's (dim) and the sparse code's. */
+export interface CaptureWidths { tokens: number; dim: number; code: number; numClasses: number }
+
+/**
+ * A forward pass with activations against PyTorch, image by image: the logits and, per layer, the ISTA
+ * input [T, dim] and sparse code [T, code]. `eachLayer` adds checks of its own per image and layer.
+ */
+export function assertCapturedActivations(capture: ForwardCapture, results: readonly ReferenceImage[], w: CaptureWidths, eachLayer?: (image: number, layer: number) => void): void {
+  results.forEach((r, i) => {
+    assertActivations(capture.logits.subarray(i * w.numClasses, (i + 1) * w.numClasses), r.logits, `${r.image} logits`);
+    r.layers.forEach((l, k) => {
+      assertActivations(capture.layers[k].istaInput!.subarray(i * w.tokens * w.dim, (i + 1) * w.tokens * w.dim), l.istaInput, `${r.image} layer ${k} istaInput`);
+      assertActivations(capture.layers[k].istaOutput!.subarray(i * w.tokens * w.code, (i + 1) * w.tokens * w.code), l.istaOutput, `${r.image} layer ${k} istaOutput`);
+      eachLayer?.(i, k);
+    });
+  });
+}
+
+/**
+ * One analysed image against PyTorch: no error, logits, top-k order and probabilities, every per-layer
+ * measure, the last layer's DINO masks (per head and merged) and the mean rollout.
+ */
+export function assertAnalysisMatches(result: ImageResult, r: ReferenceImage): void {
+  assert.equal(result.error, undefined);
+  assertActivations(result.logits!, r.logits, `${r.image} logits`);
+  const top = r.top.slice(0, result.top!.length);
+  assert.deepEqual(result.top!.map((t) => t.index), top.map((t) => t.index), `${r.image} top-k order`);
+  assertAbsolute(result.top!.map((t) => t.probability), top.map((t) => t.probability), 1e-5, `${r.image} top-k probabilities`);
+  assertLayerMeasures(result.layers!, r.layers, r.image);
+  const last = result.layers![result.layers!.length - 1];
+  last.dinoMask.forEach((m, h) => assertMask(m, r.dinoMask[h], `${r.image} dinoMask head ${h}`));
+  assertMask(last.dinoMaskMerged, r.dinoMaskMerged, `${r.image} dinoMaskMerged`);
+  assertAbsolute(result.rollout!.cls, r.rollout['mean_0'], 1e-4, `${r.image} rollout mean`);
+}
+
+/** The rollouts each reference holds besides the default mean: key, head fusion, discard ratio. */
+export const OTHER_ROLLOUTS = [['max_0.9', 'max', 0.9], ['min_0.5', 'min', 0.5]] as const;
+/** Every rollout a reference holds. */
+export const REFERENCE_ROLLOUTS = [['mean_0', 'mean', 0], ...OTHER_ROLLOUTS] as const;
+
+/** The engine's rollouts with the other fusions and discard ratios against PyTorch's, image by image. */
+export async function assertOtherRollouts(model: ModelForAnalysis, backend: Backend, results: readonly ReferenceImage[]): Promise<void> {
+  for (const [key, fusion, discard] of OTHER_ROLLOUTS) {
+    const analysed = await analyzeImages(model, backend, results.map((r) => imagePath(r.image)), { rolloutFusion: fusion, rolloutDiscard: discard });
+    analysed.forEach((result, i) => assertAbsolute(result.rollout!.cls, results[i].rollout[key], 1e-4, `${results[i].image} rollout ${key}`));
+  }
 }

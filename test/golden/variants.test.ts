@@ -7,7 +7,7 @@ import { createCpuBackend } from '../../server/backend/cpu';
 import { analyzeImages } from '../../server/engine/analyze';
 import { loadModel, type LoadedModel, type ModelRequest } from '../../server/engine/loadModel';
 import { fitPosEmbedding, resizeGrid, type PosEmbedResize } from '../../server/model/posEmbed';
-import { assertLayerMeasures, assertAbsolute, assertActivations, assertMask, FIXTURES, imagePath, type Reference } from './reference';
+import { assertAbsolute, assertAnalysisMatches, assertCapturedActivations, FIXTURES, imagePath, batchOf, type Reference } from './reference';
 
 interface ResizeCase { mode: Exclude<PosEmbedResize, 'none'>; inH: number; inW: number; outH: number; outW: number; dim: number; input: number[]; output: number[] }
 interface VariantCase { name: string; dir: string; family: string; checkpoint: string; config: string; images: string[] }
@@ -46,28 +46,10 @@ async function compareWithReference(model: LoadedModel, ref: VariantReference): 
   try {
     const { numClasses, dim } = model.config;
     const tokens = (model.config.imageSize / model.config.patchSize) ** 2 + 1;
-    const inputs = ref.results.map((r) => Float32Array.from(r.input));
-    const batch = new Float32Array(inputs.reduce((n, x) => n + x.length, 0));
-    inputs.forEach((x, i) => batch.set(x, i * x.length));
-    const capture = await backend.forward(batch, inputs.length, { activations: true });
-    ref.results.forEach((r, i) => {
-      assertActivations(capture.logits.subarray(i * numClasses, (i + 1) * numClasses), r.logits, `${r.image} logits`);
-      r.layers.forEach((l, k) => {
-        const span = [i * tokens * dim, (i + 1) * tokens * dim] as const;
-        assertActivations(capture.layers[k].istaInput!.subarray(...span), l.istaInput, `${r.image} layer ${k} istaInput`);
-        assertActivations(capture.layers[k].istaOutput!.subarray(...span), l.istaOutput, `${r.image} layer ${k} istaOutput`);
-      });
-    });
+    const capture = await backend.forward(batchOf(ref), ref.results.length, { activations: true });
+    assertCapturedActivations(capture, ref.results, { tokens, dim, code: dim, numClasses });
     const results = await analyzeImages(model, backend, ref.results.map((r) => imagePath(r.image)));
-    results.forEach((result, i) => {
-      const r = ref.results[i];
-      assert.equal(result.error, undefined);
-      assertAbsolute(result.top!.map((t) => t.probability), r.top.slice(0, result.top!.length).map((t) => t.probability), 1e-5, `${r.image} top-k`);
-      assertLayerMeasures(result.layers!, r.layers, r.image);
-      const last = result.layers![result.layers!.length - 1];
-      last.dinoMask.forEach((m, h) => assertMask(m, r.dinoMask[h], `${r.image} dinoMask head ${h}`));
-      assertAbsolute(result.rollout!.cls, r.rollout['mean_0'], 1e-4, `${r.image} rollout`);
-    });
+    results.forEach((result, i) => assertAnalysisMatches(result, ref.results[i]));
   } finally {
     await backend.dispose();
   }
