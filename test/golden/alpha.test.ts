@@ -12,8 +12,8 @@ import { modelSummary } from '../../server/engine/summary';
 import { codeWidth } from '../../server/model/families/alpha';
 import { alphaPresetConfig } from '../../server/model/families/alphaConfig';
 import {
-  assertAbsolute, assertActivations, assertAnalysisMatches, assertCapturedActivations, assertOtherRollouts, assertRelative, assertZeroCount, checkpointPath, FIXTURES, imagePath,
-  reference, batchOf, type GoldenCase,
+  assertAbsolute, assertActivations, assertAnalysisMatches, assertCapturedActivations, assertJsonLayers, assertOtherRollouts, batchOf, checkpointPath, FIXTURES,
+  imagePath, reference, type GoldenCase,
 } from './reference';
 
 const CLI = join(__dirname, '..', '..', 'dist', 'cli.js');
@@ -86,14 +86,7 @@ for (const c of cases) {
       doc.results.forEach((result: any, i: number) => {
         const r = ref.results[i];
         assertActivations(result.logits, r.logits, `${r.image} logits`);
-        result.layers.forEach((layer: any, k: number) => {
-          const e = r.layers[k];
-          layer.clsAttention.forEach((row: number[], h: number) => assertAbsolute(row, e.clsAttention[h], 1e-6, `layer ${k} head ${h}`));
-          assertZeroCount(Math.round(layer.sparsity * e.istaOutput.length), e, `layer ${k} sparsity`);
-          assertRelative(layer.reconstructionError, e.reconstructionError, 1e-5, `layer ${k} reconstructionError`);
-          assertRelative(layer.istaResidual, e.istaResidual, 1e-5, `layer ${k} istaResidual`);
-          assertRelative(layer.codingRate, e.codingRate, 1e-5, `layer ${k} codingRate`);
-        });
+        assertJsonLayers(result.layers, r.layers, r.image);
       });
     });
 

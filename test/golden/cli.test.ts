@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import {
-  assertAbsolute, assertActivations, assertRelative, assertZeroCount,
+  assertActivations, assertJsonLayers,
   checkpointPath, configPath, FIXTURES, goldenCases, imagePath, reference,
 } from './reference';
 
@@ -36,15 +36,7 @@ describe('crate-lens analyze --format json', () => {
         assert.equal(result.image, imagePath(r.image));
         assertActivations(result.logits, r.logits, `${c.name} ${r.image} logits`);
         for (const t of result.top) for (const key of ['index', 'label', 'probability']) assert.ok(key in t);
-        result.layers.forEach((layer: any, k: number) => {
-          const e = r.layers[k];
-          assert.equal(layer.index, k);
-          layer.clsAttention.forEach((row: number[], h: number) => assertAbsolute(row, e.clsAttention[h], 1e-6, `layer ${k} head ${h}`));
-          assertZeroCount(Math.round(layer.sparsity * e.istaOutput.length), e, `layer ${k} sparsity`);
-          assertRelative(layer.reconstructionError, e.reconstructionError, 1e-5, `layer ${k} reconstructionError`);
-          assertRelative(layer.istaResidual, e.istaResidual, 1e-5, `layer ${k} istaResidual`);
-          assertRelative(layer.codingRate, e.codingRate, 1e-5, `layer ${k} codingRate`);
-        });
+        assertJsonLayers(result.layers, r.layers, `${c.name} ${r.image}`);
       });
     });
   }

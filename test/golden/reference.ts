@@ -139,3 +139,15 @@ export async function assertOtherRollouts(model: ModelForAnalysis, backend: Back
     analysed.forEach((result, i) => assertAbsolute(result.rollout!.cls, results[i].rollout[key], 1e-4, `${results[i].image} rollout ${key}`));
   }
 }
+
+/**
+ * Layers as the CLI's JSON reports them against PyTorch: every measure, each layer's index, and the
+ * sparsity fraction as the zero count it stands for.
+ */
+export function assertJsonLayers(layers: readonly (MeasuredLayer & { index: number; sparsity: number })[], expected: readonly ReferenceLayer[], image: string): void {
+  assertLayerMeasures(layers, expected, image);
+  layers.forEach((layer, k) => {
+    assert.equal(layer.index, k);
+    assertZeroCount(Math.round(layer.sparsity * expected[k].istaOutput.length), expected[k], `${image} layer ${k} sparsity`);
+  });
+}
