@@ -67,38 +67,6 @@ def resolve_config(cfg):
     return out
 
 
-class PreNorm(nn.Module):
-    def __init__(self, dim, fn):
-        super().__init__()
-        self.norm = nn.LayerNorm(dim, eps=BLOCK_LN_EPS)
-        self.fn = fn
-
-    def forward(self, z, capture=None):
-        return self.fn(self.norm(z), capture)
-
-
-class Attention(nn.Module):
-    """MSSA as CRATE's (Q = K = V = x Wqkv^T), output projection without bias."""
-
-    def __init__(self, dim, heads, dim_head):
-        super().__init__()
-        inner = heads * dim_head
-        self.heads, self.dim_head, self.scale = heads, dim_head, dim_head ** -0.5
-        self.qkv = nn.Linear(dim, inner, bias=False)
-        self.to_out = nn.Identity() if heads == 1 and dim_head == dim else nn.Sequential(nn.Linear(inner, dim, bias=False))
-
-    def forward(self, x, capture=None):
-        b, t, _ = x.shape
-        w = self.qkv(x)
-        wh = w.reshape(b, t, self.heads, self.dim_head).transpose(1, 2)
-        attn = torch.softmax(torch.matmul(wh, wh.transpose(-1, -2)) * self.scale, dim=-1)
-        out = torch.matmul(attn, wh).transpose(1, 2).reshape(b, t, self.heads * self.dim_head)
-        if capture is not None:
-            capture["qkv"] = w
-            capture["attention"] = attn
-        return self.to_out(out)
-
-
 class OvercompleteISTA(nn.Module):
     """Two ISTA steps from zero over an overcomplete dictionary D [d, 4d], decoded by D1."""
 
@@ -130,8 +98,9 @@ class CRATEAlpha(nn.Module):
         self.transformer = nn.Module()
         self.transformer.layers = nn.ModuleList([
             nn.ModuleList([
-                PreNorm(dim, Attention(dim, cfg["heads"], cfg["dimHead"])),
-                PreNorm(dim, OvercompleteISTA(dim, cfg["istaStepSize"], cfg["istaLambda"])),
+                # MSSA as CRATE's (Q = K = V = x Wqkv^T), output projection without bias.
+                cr.PreNorm(dim, cr.MSSA(dim, cfg["heads"], cfg["dimHead"], out_bias=False), eps=BLOCK_LN_EPS),
+                cr.PreNorm(dim, OvercompleteISTA(dim, cfg["istaStepSize"], cfg["istaLambda"]), eps=BLOCK_LN_EPS),
             ]) for _ in range(cfg["depth"])
         ])
         self.mlp_head = nn.Sequential(nn.LayerNorm(dim, eps=HEAD_LN_EPS), nn.Linear(dim, cfg["numClasses"]))
@@ -155,26 +124,15 @@ def expected_keys(config):
 
 def randomize_(model, g):
     """Random parameters keeping activations O(1) and the codes roughly half sparse."""
+    normal_ = cr.seeded_normal(g)
     dim = model.config["dim"]
 
-    def normal_(t, mean, std):
-        with torch.no_grad():
-            t.copy_(torch.randn(t.shape, generator=g, dtype=torch.float32) * std + mean)
-
-    for mod in model.modules():
-        if isinstance(mod, nn.LayerNorm):
-            normal_(mod.weight, 1.0, 0.2)
-            normal_(mod.bias, 0.0, 0.2)
-        elif isinstance(mod, nn.Linear):
-            normal_(mod.weight, 0.0, 1.0 / math.sqrt(mod.weight.shape[1]))
-            if mod.bias is not None:
-                normal_(mod.bias, 0.0, 0.1)
-        elif isinstance(mod, nn.Conv2d):
-            normal_(mod.weight, 0.0, 1.0 / math.sqrt(mod.weight[0].numel()))
-            normal_(mod.bias, 0.0, 0.1)
-        elif isinstance(mod, OvercompleteISTA):
+    def dictionaries(mod):
+        if isinstance(mod, OvercompleteISTA):
             normal_(mod.D, 0.0, 1.0 / math.sqrt(dim))
             normal_(mod.D1, 0.0, 0.5 / math.sqrt(OVERCOMPLETE * dim))
+
+    cr.randomize_modules_(model, normal_, other=dictionaries)
     normal_(model.pos_embedding, 0.0, 0.5)
     normal_(model.cls_token, 0.0, 0.5)
     return model

@@ -115,9 +115,9 @@ class Patchify(nn.Module):
 
 
 class PreNorm(nn.Module):
-    def __init__(self, dim, fn):
+    def __init__(self, dim, fn, eps=LN_EPS):
         super().__init__()
-        self.norm = nn.LayerNorm(dim, eps=LN_EPS)
+        self.norm = nn.LayerNorm(dim, eps=eps)
         self.fn = fn
 
     def forward(self, z, capture=None):
@@ -127,7 +127,7 @@ class PreNorm(nn.Module):
 class MSSA(nn.Module):
     """Multi-head subspace self-attention: Q = K = V = LN1(z) Wqkv^T."""
 
-    def __init__(self, dim, heads, dim_head):
+    def __init__(self, dim, heads, dim_head, out_bias=True):
         super().__init__()
         inner = heads * dim_head
         self.heads = heads
@@ -137,7 +137,7 @@ class MSSA(nn.Module):
         if heads == 1 and dim_head == dim:
             self.to_out = nn.Identity()
         else:
-            self.to_out = nn.Sequential(nn.Linear(inner, dim))
+            self.to_out = nn.Sequential(nn.Linear(inner, dim, bias=out_bias))
 
     def forward(self, x, capture=None):
         b, t, _ = x.shape
@@ -244,29 +244,44 @@ def expected_keys(config):
     return keys
 
 
+def seeded_normal(g):
+    """normal_(t, mean, std): fills t in place from the generator g, in float32."""
+    def normal_(t, mean, std):
+        with torch.no_grad():
+            t.copy_(torch.randn(t.shape, generator=g, dtype=torch.float32) * std + mean)
+    return normal_
+
+
+def randomize_modules_(model, normal_, ista_norm_bias=0.0, other=None):
+    """The shared part of every fixture model's random parameters, module by module in order:
+    LayerNorm weights N(1, 0.2) and biases N(0, 0.2) (the LN2 biases, named '*.1.norm', centred on
+    ista_norm_bias), Linear and Conv2d weights N(0, 1/fan_in) and biases N(0, 0.1); any other module
+    goes to other(mod) (the family's dictionaries)."""
+    for name, mod in model.named_modules():
+        if isinstance(mod, nn.LayerNorm):
+            normal_(mod.weight, 1.0, 0.2)
+            normal_(mod.bias, ista_norm_bias if name.endswith(".1.norm") else 0.0, 0.2)
+        elif isinstance(mod, (nn.Linear, nn.Conv2d)):
+            normal_(mod.weight, 0.0, 1.0 / math.sqrt(mod.weight[0].numel()))
+            if mod.bias is not None:
+                normal_(mod.bias, 0.0, 0.1)
+        elif other is not None:
+            other(mod)
+
+
 def randomize_(model, generator=None, ista_norm_bias=0.0):
     """Random parameters with scales that keep activations O(1) and ISTA codes ~50% sparse.
 
     ista_norm_bias shifts the mean of every LN2 bias: > 0 gives denser codes, < 0 sparser.
     """
-    g = generator
-    cfg = model.config
+    normal_ = seeded_normal(generator)
+    dim = model.config["dim"]
 
-    def normal_(t, mean, std):
-        with torch.no_grad():
-            t.copy_(torch.randn(t.shape, generator=g, dtype=torch.float32) * std + mean)
+    def dictionary(mod):
+        if isinstance(mod, ISTA):
+            normal_(mod.weight, 0.0, 1.0 / math.sqrt(dim))
 
-    for name, mod in model.named_modules():
-        if isinstance(mod, nn.LayerNorm):
-            normal_(mod.weight, 1.0, 0.2)
-            normal_(mod.bias, ista_norm_bias if name.endswith(".1.norm") else 0.0, 0.2)
-        elif isinstance(mod, nn.Linear):
-            fan_in = mod.weight.shape[1]
-            normal_(mod.weight, 0.0, 1.0 / math.sqrt(fan_in))
-            if mod.bias is not None:
-                normal_(mod.bias, 0.0, 0.1)
-        elif isinstance(mod, ISTA):
-            normal_(mod.weight, 0.0, 1.0 / math.sqrt(cfg["dim"]))
+    randomize_modules_(model, normal_, ista_norm_bias, dictionary)
     normal_(model.pos_embedding, 0.0, 0.5)
     normal_(model.cls_token, 0.0, 0.5)
     return model

@@ -24,7 +24,6 @@ import sys
 import types
 from collections import OrderedDict
 
-import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
@@ -161,21 +160,14 @@ class MaeEncoder(nn.Module):
 
 
 def randomize_mae_(model, g, ista_norm_bias=0.0):
-    def normal_(t, mean, std):
-        with torch.no_grad():
-            t.copy_(torch.randn(t.shape, generator=g, dtype=torch.float32) * std + mean)
+    normal_ = cr.seeded_normal(g)
+    dim = model.config["dim"]
 
-    for name, mod in model.named_modules():
-        if isinstance(mod, nn.LayerNorm):
-            normal_(mod.weight, 1.0, 0.2)
-            normal_(mod.bias, ista_norm_bias if name.endswith(".1.norm") else 0.0, 0.2)
-        elif isinstance(mod, (nn.Linear, nn.Conv2d)):
-            fan_in = mod.weight[0].numel()
-            normal_(mod.weight, 0.0, 1.0 / fan_in ** 0.5)
-            if mod.bias is not None:
-                normal_(mod.bias, 0.0, 0.1)
-        elif isinstance(mod, cr.ISTA):
-            normal_(mod.weight, 0.0, 1.0 / model.config["dim"] ** 0.5)
+    def dictionary(mod):
+        if isinstance(mod, cr.ISTA):
+            normal_(mod.weight, 0.0, 1.0 / dim ** 0.5)
+
+    cr.randomize_modules_(model, normal_, ista_norm_bias, dictionary)
     normal_(model.pos_embed, 0.0, 0.5)
     normal_(model.cls_token, 0.0, 0.5)
     normal_(model.mask_token, 0.0, 0.02)
